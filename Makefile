@@ -1,0 +1,47 @@
+# Thin wrapper over CMake so that a fresh Debian machine needs exactly two commands:
+#   make run    install missing packages, configure, build, run the quickstart simulation
+#   make test   the same set-up, then the whole test suite (ctest)
+# Options: SANITIZE=1 builds with ASan+UBSan into build-asan/; WERROR=1 turns warnings into errors.
+
+SANITIZE ?= 0
+WERROR ?= 0
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SEED ?= 1
+
+ifeq ($(SANITIZE),1)
+BUILD_DIR ?= build-asan
+BUILD_TYPE ?= RelWithDebInfo
+else
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+endif
+
+CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCAIRN_SANITIZE=$(SANITIZE) -DCAIRN_WERROR=$(WERROR)
+GENERATOR = $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+
+.PHONY: run test build configure deps bench clean
+
+run: build
+	$(BUILD_DIR)/bin/cairn-sim run scenarios/quickstart.textproto --seed $(SEED)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+bench: build
+	$(BUILD_DIR)/bin/cairn-bench-runtime
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Reconfigures only when the options changed or the build folder is new, so a second run is fast.
+configure: deps
+	@stamp="$(BUILD_DIR)/.cairn-options"; want="$(CMAKE_FLAGS)"; \
+	if [ ! -f "$(BUILD_DIR)/CMakeCache.txt" ] || [ "$$(cat $$stamp 2>/dev/null)" != "$$want" ]; then \
+	  cmake -S . -B $(BUILD_DIR) $(GENERATOR) $(CMAKE_FLAGS) && echo "$$want" > "$$stamp"; \
+	fi
+
+deps:
+	@bash tools/install-deps.sh
+
+clean:
+	rm -rf build build-asan

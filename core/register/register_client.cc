@@ -1,0 +1,155 @@
+// The two-phase ABD client (see register_client.h).
+#include "core/register/register_client.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/register/register_store.h"
+
+namespace cairn {
+
+Result<std::unique_ptr<RegisterClient>> RegisterClient::create(Runtime& runtime, Options options) {
+  if (options.replicas.empty()) return Status::invalid_argument("a register client needs at least one replica");
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<RpcClient> rpc, RpcClient::create(runtime, options.reply_service));
+  return std::unique_ptr<RegisterClient>(new RegisterClient(runtime, std::move(options), std::move(rpc)));
+}
+
+RegisterClient::RegisterClient(Runtime& runtime, Options options, std::unique_ptr<RpcClient> rpc)
+    : runtime_(&runtime), options_(std::move(options)), rpc_(std::move(rpc)) {}
+
+RegisterClient::QueryOutcome RegisterClient::query(MonotonicTime deadline) {
+  QueryOutcome outcome;
+  std::set<NodeId> answered;
+  bool first = true;
+  while (true) {
+    const Duration remaining = deadline - runtime_->now();
+    if (remaining <= Duration::zero()) break;
+    const Duration round = std::min(remaining, options_.round_timeout);
+    std::vector<Future<proto::Envelope>> replies;
+    for (NodeId replica : options_.replicas) {
+      if (answered.count(replica) != 0) continue;
+      replies.push_back(rpc_->start_call(replica, services::kRegister, proto::RegisterReadRequest(), round));
+    }
+    for (auto& reply_future : replies) {
+      Result<proto::Envelope> reply = reply_future.get();
+      if (!reply.ok()) {
+        outcome.error = reply.status();
+        continue;
+      }
+      Result<proto::RegisterReadReply> read = RpcClient::unpack_response<proto::RegisterReadReply>(*reply);
+      if (!read.ok()) {
+        outcome.error = read.status();
+        continue;
+      }
+      if (read->recovering()) continue;  // its value may be missing acknowledged writes
+      answered.insert(reply->source());
+      const proto::RegisterValue& value = read->value();
+      if (first) {
+        outcome.newest = value;
+        outcome.majority_agreed = true;
+        first = false;
+      } else {
+        if (value.sequence() != outcome.newest.sequence() || value.writer() != outcome.newest.writer()) {
+          outcome.majority_agreed = false;
+        }
+        if (register_value_newer(value, outcome.newest)) outcome.newest = value;
+      }
+    }
+    if (answered.size() >= majority()) {
+      outcome.reached_majority = true;
+      return outcome;
+    }
+  }
+  if (outcome.error.ok()) outcome.error = Status::timeout("no majority answered the query in time");
+  return outcome;
+}
+
+Status RegisterClient::store(const proto::RegisterValue& value, MonotonicTime deadline) {
+  std::set<NodeId> acknowledged;
+  Status last_error = Status::timeout("no majority acknowledged the write in time");
+  proto::RegisterWriteRequest request;
+  *request.mutable_value() = value;
+  while (true) {
+    const Duration remaining = deadline - runtime_->now();
+    if (remaining <= Duration::zero()) break;
+    const Duration round = std::min(remaining, options_.round_timeout);
+    std::vector<Future<proto::Envelope>> replies;
+    for (NodeId replica : options_.replicas) {
+      if (acknowledged.count(replica) != 0) continue;
+      replies.push_back(rpc_->start_call(replica, services::kRegister, request, round));
+    }
+    for (auto& reply_future : replies) {
+      Result<proto::Envelope> reply = reply_future.get();
+      if (!reply.ok()) {
+        last_error = reply.status();
+        continue;
+      }
+      Result<proto::RegisterWriteReply> stored = RpcClient::unpack_response<proto::RegisterWriteReply>(*reply);
+      if (!stored.ok()) {
+        last_error = stored.status();
+        continue;
+      }
+      // The replica durably holds a value at least as new as ours.
+      if (register_value_newer(value, stored->stored())) {
+        last_error = Status::internal("replica acknowledged an older value");
+        continue;
+      }
+      acknowledged.insert(reply->source());
+    }
+    if (acknowledged.size() >= majority()) return {};
+  }
+  return last_error;
+}
+
+RegisterResult RegisterClient::read(Duration deadline_after) {
+  const MonotonicTime deadline = runtime_->now() + deadline_after;
+  RegisterResult result;
+  QueryOutcome queried = query(deadline);
+  if (!queried.reached_majority) {
+    result.outcome = OperationOutcome::kFailed;
+    result.error = queried.error;
+    return result;
+  }
+  result.value = queried.newest;
+  if (!queried.majority_agreed) {
+    Status stored = store(queried.newest, deadline);
+    if (!stored.ok()) {
+      // Nothing new was written, so a read that did not finish has no effect: FAILED.
+      result.outcome = OperationOutcome::kFailed;
+      result.error = stored;
+      return result;
+    }
+  }
+  result.outcome = OperationOutcome::kOk;
+  return result;
+}
+
+RegisterResult RegisterClient::write(std::string data, Duration deadline_after) {
+  const MonotonicTime deadline = runtime_->now() + deadline_after;
+  RegisterResult result;
+  result.value.set_writer(options_.writer_id);
+  result.value.set_data(std::move(data));
+  if (result.value.data().size() > RegisterStore::kMaxDataBytes) {
+    result.outcome = OperationOutcome::kFailed;
+    result.error = Status::invalid_argument("register values are limited to " +
+                                            std::to_string(RegisterStore::kMaxDataBytes) + " bytes");
+    return result;
+  }
+  QueryOutcome queried = query(deadline);
+  if (!queried.reached_majority) {
+    result.outcome = OperationOutcome::kFailed;
+    result.error = queried.error;
+    return result;
+  }
+  result.value.set_sequence(queried.newest.sequence() + 1);
+  Status stored = store(result.value, deadline);
+  if (!stored.ok()) {
+    result.outcome = OperationOutcome::kUnknown;
+    result.error = stored;
+    return result;
+  }
+  result.outcome = OperationOutcome::kOk;
+  return result;
+}
+
+}  // namespace cairn

@@ -1,0 +1,124 @@
+// One replica of the ABD register: serving, storing and crash recovery (see register_server.h).
+#include "core/register/register_server.h"
+
+#include <mutex>
+
+#include "core/runtime/wait_any.h"
+
+namespace cairn {
+namespace {
+constexpr ServiceId kRecoveryReplyService = services::kFirstEphemeralService - 1;
+}  // namespace
+
+RegisterServer::RegisterServer(Runtime& runtime, Options options)
+    : runtime_(&runtime),
+      options_(std::move(options)),
+      store_(runtime.file_system()),
+      recovery_fibers_(runtime.process()) {}
+
+RegisterServer::~RegisterServer() {
+  server_.reset();
+  recovery_fibers_.cancel();
+}
+
+Status RegisterServer::start() {
+  Logger& log = runtime_->logger();
+  if (options_.rebuild) {
+    recovering_ = true;
+    log.log(LogLevel::kWarning, "register", "disk replaced: rebuilding state from peers");
+    CAIRN_RETURN_IF_ERROR(store_.initialize());
+  } else {
+    RegisterStore::Loaded loaded = store_.load();
+    switch (loaded.outcome) {
+      case RegisterStore::LoadOutcome::kFresh:
+        CAIRN_RETURN_IF_ERROR(store_.initialize());
+        log.log(LogLevel::kInfo, "register", "initialized a new register");
+        break;
+      case RegisterStore::LoadOutcome::kLoaded:
+        log.log(LogLevel::kInfo, "register", "recovered from disk",
+                {{"sequence", loaded.value.sequence()}, {"writer", loaded.value.writer()}});
+        break;
+      case RegisterStore::LoadOutcome::kDamaged:
+        recovering_ = true;
+        log.log(LogLevel::kError, "register", "register file damaged: rebuilding state from peers",
+                {{"problem", loaded.problem}});
+        CAIRN_RETURN_IF_ERROR(store_.initialize());
+        break;
+    }
+  }
+  CAIRN_ASSIGN_OR_RETURN(peers_, RpcClient::create(*runtime_, kRecoveryReplyService));
+  server_ = std::make_unique<RpcServer>(*runtime_, services::kRegister);
+  server_->add_handler<proto::RegisterReadRequest, proto::RegisterReadReply>(
+      [this](const RpcContext& context, const proto::RegisterReadRequest& request) {
+        return handle_read(context, request);
+      });
+  server_->add_handler<proto::RegisterWriteRequest, proto::RegisterWriteReply>(
+      [this](const RpcContext& context, const proto::RegisterWriteRequest& request) {
+        return handle_write(context, request);
+      });
+  CAIRN_RETURN_IF_ERROR(server_->start());
+  if (recovering_) recovery_fibers_.spawn("register-recovery", [this] { recover(); });
+  return {};
+}
+
+Result<proto::RegisterReadReply> RegisterServer::handle_read(const RpcContext&, const proto::RegisterReadRequest&) {
+  proto::RegisterReadReply reply;
+  *reply.mutable_value() = store_.current();
+  reply.set_recovering(recovering_);
+  return reply;
+}
+
+Result<proto::RegisterWriteReply> RegisterServer::handle_write(const RpcContext&,
+                                                               const proto::RegisterWriteRequest& request) {
+  if (request.value().data().size() > RegisterStore::kMaxDataBytes) {
+    return Status::invalid_argument("value of " + std::to_string(request.value().data().size()) +
+                                    " bytes exceeds the register's limit of " +
+                                    std::to_string(RegisterStore::kMaxDataBytes));
+  }
+  CAIRN_RETURN_IF_ERROR(store_if_newer(request.value()));
+  proto::RegisterWriteReply reply;
+  *reply.mutable_stored() = store_.current();
+  return reply;
+}
+
+Status RegisterServer::store_if_newer(const proto::RegisterValue& value) {
+  std::lock_guard lock(store_mutex_);
+  if (!register_value_newer(value, store_.current())) return {};  // what we hold is durable and at least as new
+  Status stored = store_.store(value);
+  if (!stored.ok()) {
+    runtime_->logger().log(LogLevel::kWarning, "register", "store failed", {{"error", stored.to_string()}});
+  }
+  return stored;
+}
+
+void RegisterServer::recover() {
+  while (!recover_once()) runtime_->sleep(options_.recovery_retry_delay);
+  runtime_->logger().log(LogLevel::kInfo, "register", "rebuilt state from peers",
+                         {{"sequence", store_.current().sequence()}, {"writer", store_.current().writer()}});
+}
+
+bool RegisterServer::recover_once() {
+  const std::size_t majority = options_.replicas.size() / 2 + 1;
+  std::vector<Future<proto::Envelope>> replies;
+  for (NodeId peer : options_.replicas) {
+    if (peer == runtime_->node_id()) continue;
+    replies.push_back(peers_->start_call(peer, services::kRegister, proto::RegisterReadRequest(),
+                                         options_.recovery_round_timeout));
+  }
+  std::size_t counted = 0;
+  proto::RegisterValue newest;
+  for (auto& reply_future : replies) {
+    Result<proto::Envelope> reply = reply_future.get();
+    if (!reply.ok()) continue;
+    Result<proto::RegisterReadReply> read = RpcClient::unpack_response<proto::RegisterReadReply>(*reply);
+    if (!read.ok() || read->recovering()) continue;
+    ++counted;
+    if (register_value_newer(read->value(), newest)) newest = read->value();
+  }
+  if (counted < majority) return false;
+  if (!store_if_newer(newest).ok()) return false;
+  recovering_ = false;
+  return true;
+}
+
+}  // namespace cairn

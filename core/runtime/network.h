@@ -1,0 +1,52 @@
+// The network as the core sees it: send a message to a node, receive the messages addressed to
+// one of this node's services. Delivery is not guaranteed (the simulator drops, duplicates,
+// delays and reorders messages; real TCP connections break), so every protocol above this
+// layer is built to tolerate loss; rpc.h adds request/response with timeouts.
+//
+// Implementations: sim/sim_network (simulated links with faults) and net/tcp_transport (real TCP
+// with length-prefixed protobuf frames). Both parse every message they deliver from bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "core/proto/envelope.pb.h"
+#include "core/runtime/status.h"
+
+namespace cairn {
+
+using NodeId = uint64_t;
+using ServiceId = uint32_t;
+
+// Called for every message that arrives for a bound service. It runs on the event loop or on a
+// transport fiber and must not block: hand the message to a fiber (a Mailbox, a Promise) instead.
+using MessageHandler = std::function<void(proto::Envelope&& envelope)>;
+
+// Keeps a service bound; destroying it unbinds the service.
+class ServiceBinding {
+ public:
+  virtual ~ServiceBinding() = default;
+};
+
+class Network {
+ public:
+  virtual ~Network() = default;
+
+  // Queues `envelope` for delivery to envelope.destination() and returns at once. The source
+  // field is set to this node. Errors are local only (unknown destination, message too large,
+  // send queue full); success does not mean the message will arrive.
+  virtual Status send(proto::Envelope envelope) = 0;
+
+  // Routes messages for `service` on this node to `handler` until the binding is destroyed.
+  // Fails with ALREADY_EXISTS if the service is bound already.
+  virtual Result<std::unique_ptr<ServiceBinding>> bind(ServiceId service, MessageHandler handler) = 0;
+};
+
+// Well-known service ids. Clients pick their own reply services above kFirstEphemeralService.
+namespace services {
+inline constexpr ServiceId kRegister = 10;
+inline constexpr ServiceId kFirstEphemeralService = 1000;
+}  // namespace services
+
+}  // namespace cairn
