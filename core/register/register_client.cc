@@ -5,11 +5,15 @@
 #include <set>
 
 #include "core/register/register_store.h"
+#include "core/runtime/wait_any.h"
 
 namespace cairn {
 
 Result<std::unique_ptr<RegisterClient>> RegisterClient::create(Runtime& runtime, Options options) {
   if (options.replicas.empty()) return Status::invalid_argument("a register client needs at least one replica");
+  if (options.read_quorum > options.replicas.size() || options.write_quorum > options.replicas.size()) {
+    return Status::invalid_argument("a quorum cannot be larger than the number of replicas");
+  }
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<RpcClient> rpc, RpcClient::create(runtime, options.reply_service));
   return std::unique_ptr<RegisterClient>(new RegisterClient(runtime, std::move(options), std::move(rpc)));
 }
@@ -30,19 +34,18 @@ RegisterClient::QueryOutcome RegisterClient::query(MonotonicTime deadline) {
       if (answered.count(replica) != 0) continue;
       replies.push_back(rpc_->start_call(replica, services::kRegister, proto::RegisterReadRequest(), round));
     }
-    for (auto& reply_future : replies) {
-      Result<proto::Envelope> reply = reply_future.get();
+    for_each_in_completion_order(replies, [&](std::size_t, Result<proto::Envelope> reply) {
       if (!reply.ok()) {
         outcome.error = reply.status();
-        continue;
+        return false;
       }
       Result<proto::RegisterReadReply> read = RpcClient::unpack_response<proto::RegisterReadReply>(*reply);
       if (!read.ok()) {
         outcome.error = read.status();
-        continue;
+        return false;
       }
-      if (read->recovering()) continue;  // its value may be missing acknowledged writes
-      answered.insert(reply->source());
+      if (read->recovering()) return false;  // its value may be missing acknowledged writes
+      if (!answered.insert(reply->source()).second) return false;
       const proto::RegisterValue& value = read->value();
       if (first) {
         outcome.newest = value;
@@ -54,8 +57,9 @@ RegisterClient::QueryOutcome RegisterClient::query(MonotonicTime deadline) {
         }
         if (register_value_newer(value, outcome.newest)) outcome.newest = value;
       }
-    }
-    if (answered.size() >= majority()) {
+      return answered.size() >= read_quorum();
+    });
+    if (answered.size() >= read_quorum()) {
       outcome.reached_majority = true;
       return outcome;
     }
@@ -78,25 +82,25 @@ Status RegisterClient::store(const proto::RegisterValue& value, MonotonicTime de
       if (acknowledged.count(replica) != 0) continue;
       replies.push_back(rpc_->start_call(replica, services::kRegister, request, round));
     }
-    for (auto& reply_future : replies) {
-      Result<proto::Envelope> reply = reply_future.get();
+    for_each_in_completion_order(replies, [&](std::size_t, Result<proto::Envelope> reply) {
       if (!reply.ok()) {
         last_error = reply.status();
-        continue;
+        return false;
       }
       Result<proto::RegisterWriteReply> stored = RpcClient::unpack_response<proto::RegisterWriteReply>(*reply);
       if (!stored.ok()) {
         last_error = stored.status();
-        continue;
+        return false;
       }
       // The replica durably holds a value at least as new as ours.
       if (register_value_newer(value, stored->stored())) {
         last_error = Status::internal("replica acknowledged an older value");
-        continue;
+        return false;
       }
       acknowledged.insert(reply->source());
-    }
-    if (acknowledged.size() >= majority()) return {};
+      return acknowledged.size() >= write_quorum();
+    });
+    if (acknowledged.size() >= write_quorum()) return {};
   }
   return last_error;
 }

@@ -38,6 +38,10 @@ class RegisterClient {
     uint64_t writer_id = 0;                      // unique per client; part of every version it writes
     ServiceId reply_service = services::kFirstEphemeralService;
     Duration round_timeout = milliseconds(100);  // per round of requests before resending
+    // Quorum sizes (N/R/W in Dynamo's terms); 0 means a majority. The register is linearizable
+    // only when read_quorum + write_quorum > N; smaller quorums exist to show what breaks.
+    std::size_t read_quorum = 0;
+    std::size_t write_quorum = 0;
   };
 
   static Result<std::unique_ptr<RegisterClient>> create(Runtime& runtime, Options options);
@@ -59,6 +63,8 @@ class RegisterClient {
   // Phase 2: `value` stored on a majority. Returns OK, or the reason it did not get there.
   Status store(const proto::RegisterValue& value, MonotonicTime deadline);
   std::size_t majority() const { return options_.replicas.size() / 2 + 1; }
+  std::size_t read_quorum() const { return options_.read_quorum > 0 ? options_.read_quorum : majority(); }
+  std::size_t write_quorum() const { return options_.write_quorum > 0 ? options_.write_quorum : majority(); }
 
   Runtime* runtime_;
   Options options_;

@@ -5,6 +5,7 @@
 
 #include "core/runtime/wait_any.h"
 
+
 namespace cairn {
 namespace {
 constexpr ServiceId kRecoveryReplyService = services::kFirstEphemeralService - 1;
@@ -23,26 +24,26 @@ RegisterServer::~RegisterServer() {
 
 Status RegisterServer::start() {
   Logger& log = runtime_->logger();
-  if (options_.rebuild) {
-    recovering_ = true;
-    log.log(LogLevel::kWarning, "register", "disk replaced: rebuilding state from peers");
-    CAIRN_RETURN_IF_ERROR(store_.initialize());
-  } else {
-    RegisterStore::Loaded loaded = store_.load();
+  RegisterStore::Loaded loaded = store_.load();
+  {
     switch (loaded.outcome) {
       case RegisterStore::LoadOutcome::kFresh:
-        CAIRN_RETURN_IF_ERROR(store_.initialize());
-        log.log(LogLevel::kInfo, "register", "initialized a new register");
+        if (options_.bootstrap) {
+          CAIRN_RETURN_IF_ERROR(store_.initialize(/*recovering=*/false));
+          log.log(LogLevel::kInfo, "register", "initialized a new register");
+        } else {
+          log.log(LogLevel::kWarning, "register", "no register file outside bootstrap: rebuilding state from peers");
+          CAIRN_RETURN_IF_ERROR(store_.initialize(/*recovering=*/true));
+        }
         break;
       case RegisterStore::LoadOutcome::kLoaded:
-        log.log(LogLevel::kInfo, "register", "recovered from disk",
+        log.log(LogLevel::kInfo, "register", loaded.recovering ? "resuming an unfinished rebuild" : "recovered from disk",
                 {{"sequence", loaded.value.sequence()}, {"writer", loaded.value.writer()}});
         break;
       case RegisterStore::LoadOutcome::kDamaged:
-        recovering_ = true;
         log.log(LogLevel::kError, "register", "register file damaged: rebuilding state from peers",
                 {{"problem", loaded.problem}});
-        CAIRN_RETURN_IF_ERROR(store_.initialize());
+        CAIRN_RETURN_IF_ERROR(store_.initialize(/*recovering=*/true));
         break;
     }
   }
@@ -57,14 +58,14 @@ Status RegisterServer::start() {
         return handle_write(context, request);
       });
   CAIRN_RETURN_IF_ERROR(server_->start());
-  if (recovering_) recovery_fibers_.spawn("register-recovery", [this] { recover(); });
+  if (store_.recovering()) recovery_fibers_.spawn("register-recovery", [this] { recover(); });
   return {};
 }
 
 Result<proto::RegisterReadReply> RegisterServer::handle_read(const RpcContext&, const proto::RegisterReadRequest&) {
   proto::RegisterReadReply reply;
   *reply.mutable_value() = store_.current();
-  reply.set_recovering(recovering_);
+  reply.set_recovering(store_.recovering());
   return reply;
 }
 
@@ -107,18 +108,23 @@ bool RegisterServer::recover_once() {
   }
   std::size_t counted = 0;
   proto::RegisterValue newest;
-  for (auto& reply_future : replies) {
-    Result<proto::Envelope> reply = reply_future.get();
-    if (!reply.ok()) continue;
+  for_each_in_completion_order(replies, [&](std::size_t, Result<proto::Envelope> reply) {
+    if (!reply.ok()) return false;
     Result<proto::RegisterReadReply> read = RpcClient::unpack_response<proto::RegisterReadReply>(*reply);
-    if (!read.ok() || read->recovering()) continue;
+    if (!read.ok() || read->recovering()) return false;
     ++counted;
     if (register_value_newer(read->value(), newest)) newest = read->value();
-  }
+    return counted >= majority;
+  });
   if (counted < majority) return false;
-  if (!store_if_newer(newest).ok()) return false;
-  recovering_ = false;
-  return true;
+  return finish_recovery(newest).ok();
+}
+
+Status RegisterServer::finish_recovery(const proto::RegisterValue& newest) {
+  std::lock_guard lock(store_mutex_);
+  // Writes stored while recovering may be newer than what the peers reported.
+  const proto::RegisterValue keep = register_value_newer(newest, store_.current()) ? newest : store_.current();
+  return store_.finish_recovery(keep);
 }
 
 }  // namespace cairn

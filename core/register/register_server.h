@@ -3,8 +3,8 @@
 // value if it is newer, acknowledging only once the value is durable (register_store.h).
 //
 // Crash recovery: a node whose disk still holds valid state resumes from it. A node whose state
-// may be lost — its register file is damaged, or it was started with `rebuild` because its disk
-// was replaced — is *recovering*: it answers reads with recovering = true, so clients do not
+// may be lost — its register file is damaged, or missing although the cluster is not being
+// created (its disk was replaced) — is *recovering*: it answers reads with recovering = true, so clients do not
 // count it toward a read quorum, until it has read the value of a majority of the *other*
 // replicas (none of them recovering) and stored the newest. A majority of the cluster that
 // excludes this node still intersects every write quorum in a node that kept its state, so no
@@ -28,7 +28,9 @@ class RegisterServer {
  public:
   struct Options {
     std::vector<NodeId> replicas;        // every replica of the register, this node included
-    bool rebuild = false;                // the disk was replaced: rebuild state from the peers
+    // True only while the cluster is being created: then a missing register file means a new,
+    // empty register. Otherwise a missing file means this node lost its disk and must rebuild.
+    bool bootstrap = false;
     Duration recovery_round_timeout = milliseconds(500);
     Duration recovery_retry_delay = milliseconds(200);
   };
@@ -40,7 +42,7 @@ class RegisterServer {
   // recovery, if needed, goes on in the background.
   Status start();
 
-  bool recovering() const { return recovering_; }
+  bool recovering() const { return store_.recovering(); }
   const proto::RegisterValue& current() const { return store_.current(); }
 
  private:
@@ -49,12 +51,12 @@ class RegisterServer {
   void recover();
   bool recover_once();
   Status store_if_newer(const proto::RegisterValue& value);
+  Status finish_recovery(const proto::RegisterValue& newest);
 
   Runtime* runtime_;
   Options options_;
   RegisterStore store_;
   Mutex store_mutex_;   // one store() at a time: it blocks on the disk
-  bool recovering_ = false;
   std::unique_ptr<RpcClient> peers_;
   std::unique_ptr<RpcServer> server_;
   FiberScope recovery_fibers_;

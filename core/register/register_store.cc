@@ -72,7 +72,7 @@ Result<proto::RegisterSlot> RegisterStore::decode_slot(std::span<const std::byte
 }
 
 RegisterStore::Loaded RegisterStore::decode_file(std::span<const std::byte> image) {
-  Loaded loaded{LoadOutcome::kLoaded, {}, {}};
+  Loaded loaded{.outcome = LoadOutcome::kLoaded};
   uint64_t best_generation = 0;
   bool any_valid = false;
   for (uint32_t index = 0; index < 2; ++index) {
@@ -88,6 +88,7 @@ RegisterStore::Loaded RegisterStore::decode_file(std::span<const std::byte> imag
     if (!any_valid || slot->generation() > best_generation) {
       best_generation = slot->generation();
       loaded.value = slot->value();
+      loaded.recovering = slot->recovering();
       any_valid = true;
     }
   }
@@ -98,16 +99,17 @@ Result<std::unique_ptr<File>> RegisterStore::open_file() { return file_system_->
 
 RegisterStore::Loaded RegisterStore::load() {
   Result<bool> exists = file_system_->exists(kFileName);
-  if (!exists.ok()) return {LoadOutcome::kDamaged, {}, exists.status().to_string()};
-  if (!*exists) return {LoadOutcome::kFresh, {}, {}};
+  if (!exists.ok()) return Loaded{.outcome = LoadOutcome::kDamaged, .problem = exists.status().to_string()};
+  if (!*exists) return Loaded{.outcome = LoadOutcome::kFresh};
   Result<std::unique_ptr<File>> file = file_system_->open(kFileName, OpenOptions::read());
-  if (!file.ok()) return {LoadOutcome::kDamaged, {}, file.status().to_string()};
+  if (!file.ok()) return Loaded{.outcome = LoadOutcome::kDamaged, .problem = file.status().to_string()};
   std::array<std::byte, 2 * kSlotSize> image{};
   Result<std::size_t> read = (*file)->read(0, image);
-  if (!read.ok()) return {LoadOutcome::kDamaged, {}, read.status().to_string()};
+  if (!read.ok()) return Loaded{.outcome = LoadOutcome::kDamaged, .problem = read.status().to_string()};
   Loaded loaded = decode_file(std::span<const std::byte>(image.data(), *read));
   if (loaded.outcome == LoadOutcome::kLoaded) {
     current_ = loaded.value;
+    recovering_ = loaded.recovering;
     generation_ = 0;
     for (uint32_t index = 0; index < 2; ++index) {
       auto slot = decode_slot(std::span<const std::byte>(image).subspan(index * kSlotSize, kSlotSize), index);
@@ -117,33 +119,39 @@ RegisterStore::Loaded RegisterStore::load() {
   return loaded;
 }
 
-Status RegisterStore::initialize() {
-  OpenOptions options = OpenOptions::create_or_open();
-  options.truncate = true;
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<File> file, file_system_->open(kFileName, options));
+Status RegisterStore::initialize(bool recovering) {
+  std::string image;
   proto::RegisterSlot empty;
+  empty.set_recovering(recovering);
   for (uint32_t index = 0; index < 2; ++index) {
-    const auto image = encode_slot(empty, index);
-    CAIRN_RETURN_IF_ERROR(file->write(index * kSlotSize, image));
+    empty.set_generation(index);
+    const auto slot = encode_slot(empty, index);
+    image.append(reinterpret_cast<const char*>(slot.data()), slot.size());
   }
-  CAIRN_RETURN_IF_ERROR(file->sync());
-  CAIRN_RETURN_IF_ERROR(file_system_->sync_directory(""));
+  CAIRN_RETURN_IF_ERROR(write_file_atomically(*file_system_, kFileName, image));
   current_ = proto::RegisterValue();
-  generation_ = 0;
+  generation_ = 1;
+  recovering_ = recovering;
   return {};
 }
 
-Status RegisterStore::store(const proto::RegisterValue& value) {
+Status RegisterStore::store(const proto::RegisterValue& value) { return write_next(value, recovering_); }
+
+Status RegisterStore::finish_recovery(const proto::RegisterValue& value) { return write_next(value, false); }
+
+Status RegisterStore::write_next(const proto::RegisterValue& value, bool recovering) {
   if (value.data().size() > kMaxDataBytes) {
     return Status::invalid_argument("register values are limited to " + std::to_string(kMaxDataBytes) + " bytes");
   }
   proto::RegisterSlot slot;
   slot.set_generation(generation_ + 1);
   *slot.mutable_value() = value;
+  slot.set_recovering(recovering);
   // The slot not holding the current value: a crash or a bad write cannot touch the current one.
   CAIRN_RETURN_IF_ERROR(write_slot(static_cast<uint32_t>(slot.generation() % 2), slot));
   generation_ = slot.generation();
   current_ = value;
+  recovering_ = recovering;
   return {};
 }
 

@@ -39,21 +39,28 @@ class RegisterStore {
     kDamaged,  // the file exists but a slot is unreadable or invalid: state must be rebuilt
   };
   struct Loaded {
-    LoadOutcome outcome;
-    proto::RegisterValue value;   // valid for kLoaded (and the best guess for kDamaged)
-    std::string problem;          // what was wrong, for kDamaged
+    LoadOutcome outcome = LoadOutcome::kFresh;
+    proto::RegisterValue value{};  // valid for kLoaded (and the best guess for kDamaged)
+    bool recovering = false;       // kLoaded: a rebuild from peers was under way and must go on
+    std::string problem{};         // what was wrong, for kDamaged
   };
 
   explicit RegisterStore(FileSystem& file_system) : file_system_(&file_system) {}
 
   // Reads the file. I/O errors and invalid slots give kDamaged, never an error.
   Loaded load();
-  // Creates the file with empty slots, durably (file and directory synced). Replaces a damaged one.
-  Status initialize();
+  // Creates the file with empty slots, durably, replacing a damaged one atomically (a new file
+  // is written and synced, then renamed over the old one and the directory synced), so a crash
+  // leaves either the old file or the new one, never a mixture. `recovering` marks the state as
+  // incomplete until finish_recovery().
+  Status initialize(bool recovering);
   // Durably stores `value` (newer than the current one); on error the current value is unchanged.
   Status store(const proto::RegisterValue& value);
+  // Durably stores `value` (at least the current one) and clears the recovering mark.
+  Status finish_recovery(const proto::RegisterValue& value);
 
   const proto::RegisterValue& current() const { return current_; }
+  bool recovering() const { return recovering_; }
 
   // Decodes one slot image; exposed for the simulator's durability check and for tests.
   static Result<proto::RegisterSlot> decode_slot(std::span<const std::byte> image, uint32_t slot_index);
@@ -62,12 +69,14 @@ class RegisterStore {
   static Loaded decode_file(std::span<const std::byte> image);
 
  private:
+  Status write_next(const proto::RegisterValue& value, bool recovering);
   Status write_slot(uint32_t slot_index, const proto::RegisterSlot& slot);
   Result<std::unique_ptr<File>> open_file();
 
   FileSystem* file_system_;
   proto::RegisterValue current_;
   uint64_t generation_ = 0;
+  bool recovering_ = false;
 };
 
 }  // namespace cairn

@@ -1,0 +1,215 @@
+// cairn-sim: the simulator's command line.
+//
+//   cairn-sim run SCENARIO --seed N [--json] [--trace-log FILE] [--history FILE]
+//   cairn-sim sweep SCENARIO --seeds A..B [--jobs J] [--json]
+//
+// Exit status: 0 when every check passed (every seed, for sweep), 1 when a check failed, 2 for
+// bad input (flags, scenario file).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "core/runtime/logger.h"
+#include "sim/json_writer.h"
+#include "sim/report.h"
+#include "sim/scenario_loader.h"
+#include "sim/scenario_runner.h"
+#include "sim/sweep.h"
+
+namespace cairn::sim {
+namespace {
+
+constexpr int kExitFailedChecks = 1;
+constexpr int kExitBadInput = 2;
+
+struct RunFlags {
+  std::string scenario_path;
+  uint64_t seed = 1;
+  bool json = false;
+  std::string trace_log;
+  std::string history;
+  std::string log_level = "info";
+};
+
+struct SweepFlags {
+  std::string scenario_path;
+  std::string seeds;
+  unsigned jobs = 0;
+  bool json = false;
+};
+
+Result<proto::Scenario> load_or_report(const std::string& path) {
+  Result<proto::Scenario> scenario = load_scenario_file(path);
+  if (!scenario.ok()) std::cerr << "cairn-sim: invalid scenario\n" << scenario.status().message() << "\n";
+  return scenario;
+}
+
+int run_command(const RunFlags& flags) {
+  Result<proto::Scenario> scenario = load_or_report(flags.scenario_path);
+  if (!scenario.ok()) return kExitBadInput;
+  RunOptions options;
+  options.trace_log_path = flags.trace_log;
+  options.history_path = flags.history;
+  if (!parse_log_level(flags.log_level, options.log_level)) {
+    std::cerr << "cairn-sim: --log-level must be debug, info, warning or error\n";
+    return kExitBadInput;
+  }
+  Result<RunReport> report = run_scenario(*scenario, flags.seed, options);
+  if (!report.ok()) {
+    std::cerr << "cairn-sim: " << report.status().message() << "\n";
+    return kExitBadInput;
+  }
+  if (flags.json) {
+    std::cout << format_json_report(*report) << "\n";
+  } else {
+    std::cout << format_human_report(*report, flags.scenario_path);
+  }
+  return report->ok ? 0 : kExitFailedChecks;
+}
+
+// A one-line progress bar on a terminal; otherwise a plain line every tenth of the way and one
+// per failing seed, which reads well in CI logs.
+class Progress {
+ public:
+  Progress(bool terminal, std::size_t total) : terminal_(terminal), total_(total) {}
+  void update(const SeedOutcome& outcome, std::size_t done, double elapsed) {
+    if (!outcome.ok) ++failed_;
+    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+    if (terminal_) {
+      constexpr int kWidth = 30;
+      const int filled = static_cast<int>(kWidth * done / total_);
+      std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu seeds, %zu failed, %.1f seeds/s ", filled,
+                   "##############################", kWidth - filled, "", done, total_, failed_, rate);
+      if (done == total_) std::fprintf(stderr, "\n");
+    } else {
+      if (!outcome.ok) std::fprintf(stderr, "seed %llu: FAILED\n", static_cast<unsigned long long>(outcome.seed));
+      const std::size_t step = std::max<std::size_t>(1, total_ / 10);
+      if (done % step == 0 || done == total_) {
+        std::fprintf(stderr, "%zu/%zu seeds done, %zu failed, %.1f seeds/s\n", done, total_, failed_, rate);
+      }
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  bool terminal_;
+  std::size_t total_;
+  std::size_t failed_ = 0;
+};
+
+std::string failure_summary(const SeedOutcome& outcome) {
+  if (outcome.crashed) return outcome.detail;
+  std::string text;
+  for (const std::string& check : outcome.failed_checks) text += (text.empty() ? "" : ", ") + check;
+  return text.empty() ? outcome.detail : text;
+}
+
+int sweep_command(const SweepFlags& flags) {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  if (!parse_seed_range(flags.seeds, first, last)) {
+    std::cerr << "cairn-sim: --seeds must be A..B with A <= B (for example 1..100), got '" << flags.seeds << "'\n";
+    return kExitBadInput;
+  }
+  Result<proto::Scenario> scenario = load_or_report(flags.scenario_path);
+  if (!scenario.ok()) return kExitBadInput;
+  const unsigned jobs = flags.jobs > 0 ? flags.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t total = static_cast<std::size_t>(last - first + 1);
+  Progress progress(::isatty(STDERR_FILENO) != 0, total);
+  const auto started = std::chrono::steady_clock::now();
+  SweepOptions options{first, last, jobs, [&](const SeedOutcome& outcome, std::size_t done, std::size_t) {
+                         const double elapsed =
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                         progress.update(outcome, done, elapsed);
+                       }};
+  SweepResult result = run_sweep(*scenario, options);
+  const std::size_t failed = result.failed();
+  if (flags.json) {
+    JsonWriter json;
+    json.begin_object();
+    json.key("scenario").value(scenario->name());
+    json.key("first_seed").value(first);
+    json.key("last_seed").value(last);
+    json.key("runs").value(static_cast<uint64_t>(result.outcomes.size()));
+    json.key("passed").value(static_cast<uint64_t>(result.outcomes.size() - failed));
+    json.key("failed").value(static_cast<uint64_t>(failed));
+    json.key("wall_seconds").value(result.wall_seconds);
+    json.key("failures").begin_array();
+    for (const SeedOutcome& outcome : result.outcomes) {
+      if (outcome.ok) continue;
+      json.begin_object();
+      json.key("seed").value(outcome.seed);
+      json.key("crashed").value(outcome.crashed);
+      json.key("failed_checks").begin_array();
+      for (const std::string& check : outcome.failed_checks) json.value(check);
+      json.end_array();
+      json.key("detail").value(outcome.detail);
+      json.key("replay").value(replay_command(flags.scenario_path, outcome.seed));
+      json.end_object();
+    }
+    json.end_array();
+    json.end_object();
+    std::cout << json.text() << "\n";
+  } else {
+    std::printf("cairn-sim sweep: scenario %s, seeds %llu..%llu (%zu runs, %u jobs)\n", scenario->name().c_str(),
+                static_cast<unsigned long long>(first), static_cast<unsigned long long>(last), result.outcomes.size(),
+                jobs);
+    std::printf("  passed %zu, failed %zu in %.1f s wall (%.1f seeds/s)\n", result.outcomes.size() - failed, failed,
+                result.wall_seconds, static_cast<double>(result.outcomes.size()) / std::max(result.wall_seconds, 1e-9));
+    if (failed > 0) {
+      std::printf("  failing seeds (replay each with the command below it):\n");
+      for (const SeedOutcome& outcome : result.outcomes) {
+        if (outcome.ok) continue;
+        std::printf("    seed %llu: %s\n      %s\n", static_cast<unsigned long long>(outcome.seed),
+                    failure_summary(outcome).c_str(), replay_command(flags.scenario_path, outcome.seed).c_str());
+      }
+    }
+  }
+  return failed == 0 ? 0 : kExitFailedChecks;
+}
+
+}  // namespace
+}  // namespace cairn::sim
+
+int main(int argc, char** argv) {
+  using namespace cairn::sim;
+  CLI::App app{
+      "cairn-sim: run a Cairn cluster inside one process on a simulated network, disk and clock, under seeded\n"
+      "fault injection. A run is a pure function of (binary, scenario, seed): the same seed gives the same\n"
+      "trace hash, so any failure can be replayed exactly.\n\n"
+      "Exit status: 0 if every check passed, 1 if a check failed, 2 for bad input."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "cairn-sim 0.1.0");
+
+  RunFlags run_flags;
+  CLI::App* run = app.add_subcommand("run", "Run one scenario with one seed and check the outcome");
+  run->add_option("scenario", run_flags.scenario_path, "Scenario file (protobuf text format), e.g. scenarios/quickstart.textproto")
+      ->required();
+  run->add_option("--seed", run_flags.seed, "Root seed of the run (default 1)");
+  run->add_flag("--json", run_flags.json, "Print exactly one JSON object instead of the human summary");
+  run->add_option("--trace-log", run_flags.trace_log, "Write every traced event and node log line to FILE");
+  run->add_option("--history", run_flags.history, "Write the client history to FILE (JSON lines, one operation each)");
+  run->add_option("--log-level", run_flags.log_level, "Node log lines in the trace log from this level: debug|info|warning|error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "warn", "error"}));
+
+  SweepFlags sweep_flags;
+  CLI::App* sweep = app.add_subcommand("sweep", "Run one scenario over a range of seeds, in parallel processes");
+  sweep->add_option("scenario", sweep_flags.scenario_path, "Scenario file (protobuf text format)")->required();
+  sweep->add_option("--seeds", sweep_flags.seeds, "Seed range A..B, inclusive (for example 1..500)")->required();
+  sweep->add_option("--jobs", sweep_flags.jobs, "Seeds run at once (default: the number of CPUs)")
+      ->check(CLI::Range(1u, 1024u));
+  sweep->add_flag("--json", sweep_flags.json, "Print one JSON object with the failing seeds instead of the summary");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  }
+  if (run->parsed()) return run_command(run_flags);
+  return sweep_command(sweep_flags);
+}

@@ -1,0 +1,57 @@
+// Per-seed choice of faults for swarm testing (see fault_plan.h).
+#include "sim/fault_plan.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace cairn::sim {
+
+double draw(Random& random, const proto::Range& range) {
+  if (range.max() <= range.min()) return range.min();
+  return random.uniform_double_between(range.min(), range.max());
+}
+
+Duration draw_milliseconds(Random& random, const proto::Range& range) {
+  return Duration{static_cast<int64_t>(draw(random, range) * 1e6)};
+}
+
+std::string fault_kind_name(proto::FaultKind kind) {
+  std::string name = proto::FaultKind_Name(kind);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return name;
+}
+
+FaultPlan FaultPlan::choose(const proto::FaultProfile& profile, const std::vector<NodeId>& servers, Random& random) {
+  FaultPlan plan;
+  const uint32_t minority = servers.empty() ? 0 : static_cast<uint32_t>((servers.size() - 1) / 2);
+  for (const proto::Fault& fault : profile.faults()) {
+    const double enable = fault.has_enable_probability() ? fault.enable_probability() : 1.0;
+    // Draw both numbers whatever the outcome, so that one fault's choice does not shift the
+    // random numbers of the next.
+    const bool on = random.chance(enable);
+    const double rate = draw(random, fault.rate());
+    if (!on) continue;
+    ActiveFault active{fault.kind(), rate, fault.duration_ms(), fault.magnitude()};
+    plan.active_[fault.kind()] = active;
+  }
+  const uint32_t unreliable =
+      std::min<uint32_t>(profile.has_max_unreliable_nodes() ? profile.max_unreliable_nodes() : minority,
+                         static_cast<uint32_t>(servers.size()));
+  std::vector<NodeId> shuffled = servers;
+  for (std::size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[random.uniform(i)]);
+  plan.unreliable_nodes_.insert(shuffled.begin(), shuffled.begin() + unreliable);
+  plan.max_down_nodes_ = profile.has_max_down_nodes() ? profile.max_down_nodes() : minority;
+  return plan;
+}
+
+const ActiveFault* FaultPlan::find(proto::FaultKind kind) const {
+  auto it = active_.find(kind);
+  return it == active_.end() ? nullptr : &it->second;
+}
+
+double FaultPlan::rate(proto::FaultKind kind) const {
+  const ActiveFault* fault = find(kind);
+  return fault == nullptr ? 0.0 : fault->rate;
+}
+
+}  // namespace cairn::sim

@@ -1,0 +1,58 @@
+// FaultPlan: which faults one seed turns on and how hard ("swarm testing", Groce et al. 2012).
+// A scenario's FaultProfile lists the faults that may happen, each with the chance that a seed
+// enables it and ranges for its rate, duration and magnitude; choose() draws, per seed, the
+// subset that is on and a rate for each. Different seeds thus test different mixes (a seed with
+// only partitions finds other bugs than one with everything at once).
+//
+// The plan also fixes the unreliable-storage set (the servers whose disks may corrupt data or be
+// wiped) and how many servers may be down at once, so a run stays within the failures the
+// cluster is designed to survive.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/proto/scenario.pb.h"
+#include "core/runtime/network.h"
+#include "core/runtime/random.h"
+
+namespace cairn::sim {
+
+struct ActiveFault {
+  proto::FaultKind kind = proto::FAULT_KIND_UNSPECIFIED;
+  double rate = 0;             // drawn from the profile's range, per seed
+  proto::Range duration_ms;    // drawn per episode
+  proto::Range magnitude;      // drawn per event
+};
+
+class FaultPlan {
+ public:
+  static FaultPlan choose(const proto::FaultProfile& profile, const std::vector<NodeId>& servers, Random& random);
+
+  const ActiveFault* find(proto::FaultKind kind) const;
+  bool enabled(proto::FaultKind kind) const { return find(kind) != nullptr; }
+  // The fault's rate, or 0 when the seed did not enable it.
+  double rate(proto::FaultKind kind) const;
+  const std::map<proto::FaultKind, ActiveFault>& active() const { return active_; }
+
+  bool unreliable(NodeId node) const { return unreliable_nodes_.count(node) != 0; }
+  const std::set<NodeId>& unreliable_nodes() const { return unreliable_nodes_; }
+  uint32_t max_down_nodes() const { return max_down_nodes_; }
+
+ private:
+  std::map<proto::FaultKind, ActiveFault> active_;
+  std::set<NodeId> unreliable_nodes_;
+  uint32_t max_down_nodes_ = 0;
+};
+
+// "message_loss" for MESSAGE_LOSS: the name used in reports and JSON.
+std::string fault_kind_name(proto::FaultKind kind);
+
+// Draws a value from a Range (min when max < min is never the case after validation).
+double draw(Random& random, const proto::Range& range);
+Duration draw_milliseconds(Random& random, const proto::Range& range);
+
+}  // namespace cairn::sim

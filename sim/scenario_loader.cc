@@ -1,0 +1,357 @@
+// Scenario parsing, defaults and validation with located errors (see scenario_loader.h).
+#include "sim/scenario_loader.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace cairn::sim {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::TextFormat;
+
+constexpr uint32_t kMaxNodes = 100;
+constexpr uint32_t kMaxClients = 1000;
+constexpr double kMaxLatencyMs = 60'000;
+constexpr double kMaxSeconds = 1'000'000;
+
+class CollectingErrors final : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit CollectingErrors(std::string path) : path_(std::move(path)) {}
+  void AddError(int line, int column, const std::string& message) override {
+    errors_.push_back(path_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message);
+  }
+  void AddWarning(int line, int column, const std::string& message) override { AddError(line, column, message); }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::string path_;
+  std::vector<std::string> errors_;
+};
+
+// Walks the parsed scenario next to its ParseInfoTree, so that each problem can be reported at
+// the line of the field (or, for a field the file omitted, of the message that lacks it).
+class Validator {
+ public:
+  Validator(std::string path, const TextFormat::ParseInfoTree* tree) : path_(std::move(path)), root_(tree) {}
+
+  struct Scope {
+    const TextFormat::ParseInfoTree* tree;
+    std::string field_path;
+    int line;  // 1-based line of this message in the file, 0 if unknown
+  };
+
+  Scope root() const { return {root_, "", 1}; }
+
+  Scope nested(const Scope& parent, const google::protobuf::Message& message, const char* field_name,
+               int index = -1) const {
+    const FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(field_name);
+    Scope scope{nullptr, join(parent.field_path, field_name, index), parent.line};
+    if (parent.tree != nullptr && field != nullptr) {
+      scope.tree = parent.tree->GetTreeForNested(field, index);
+      const auto location = parent.tree->GetLocation(field, index);
+      if (location.line >= 0) scope.line = location.line + 1;
+    }
+    return scope;
+  }
+
+  void error(const Scope& scope, const google::protobuf::Message& message, const char* field_name,
+             const std::string& problem, int index = -1) {
+    int line = scope.line;
+    const FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(field_name);
+    if (scope.tree != nullptr && field != nullptr) {
+      const auto location = scope.tree->GetLocation(field, index);
+      if (location.line >= 0) line = location.line + 1;
+    }
+    errors_.push_back(path_ + ":" + std::to_string(line) + ": " + join(scope.field_path, field_name, index) + ": " +
+                      problem);
+  }
+
+  void range(const Scope& parent, const google::protobuf::Message& owner, const char* field_name,
+             const proto::Range& value, double low, double high, const std::string& unit) {
+    const Scope scope = nested(parent, owner, field_name);
+    if (value.min() < low || value.min() > high) {
+      error(scope, value, "min", "must be within [" + number(low) + ", " + number(high) + "] " + unit);
+    }
+    if (value.max() < low || value.max() > high) {
+      error(scope, value, "max", "must be within [" + number(low) + ", " + number(high) + "] " + unit);
+    }
+    if (value.max() < value.min()) error(scope, value, "max", "must not be smaller than min");
+  }
+
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  static std::string number(double value) {
+    std::ostringstream text;
+    text << value;
+    return text.str();
+  }
+
+ private:
+  static std::string join(const std::string& parent, const char* field, int index) {
+    std::string path = parent.empty() ? field : parent + "." + field;
+    if (index >= 0) path += "[" + std::to_string(index) + "]";
+    return path;
+  }
+
+  std::string path_;
+  const TextFormat::ParseInfoTree* root_;
+  std::vector<std::string> errors_;
+};
+
+void set_range_if_unset(proto::Range* range, double low, double high) {
+  if (range->min() == 0 && range->max() == 0) {
+    range->set_min(low);
+    range->set_max(high);
+  }
+}
+
+bool is_probability_fault(proto::FaultKind kind) {
+  switch (kind) {
+    case proto::MESSAGE_LOSS:
+    case proto::MESSAGE_DUPLICATION:
+    case proto::MESSAGE_REORDER:
+    case proto::DISK_TORN_WRITE:
+    case proto::DISK_READ_ERROR:
+    case proto::DISK_BIT_FLIP:
+    case proto::DISK_MISDIRECTED_WRITE:
+    case proto::DISK_FULL:
+    case proto::DISK_SLOW:
+    case proto::DISK_SYNC_FAILURE:
+    case proto::BUGGIFY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_episode_fault(proto::FaultKind kind) {
+  switch (kind) {
+    case proto::PARTITION_SYMMETRIC:
+    case proto::PARTITION_ASYMMETRIC:
+    case proto::PARTITION_ISOLATE_NODE:
+    case proto::PARTITION_MAJORITY_MINORITY:
+    case proto::CLOG_LINK:
+    case proto::CLOG_NODE:
+    case proto::NODE_CRASH:
+    case proto::NODE_PAUSE:
+    case proto::NODE_WIPE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void validate_faults(Validator& validator, const Validator::Scope& root, const proto::Scenario& scenario) {
+  const proto::FaultProfile& profile = scenario.faults();
+  const Validator::Scope scope = validator.nested(root, scenario, "faults");
+  const uint32_t servers = server_count(scenario);
+  std::set<int> kinds;
+  for (int i = 0; i < profile.faults_size(); ++i) {
+    const proto::Fault& fault = profile.faults(i);
+    const Validator::Scope entry = validator.nested(scope, profile, "faults", i);
+    const std::string kind_name = proto::FaultKind_Name(fault.kind());
+    if (fault.kind() == proto::FAULT_KIND_UNSPECIFIED) {
+      validator.error(entry, fault, "kind", "every fault needs a kind");
+      continue;
+    }
+    if (!kinds.insert(fault.kind()).second) validator.error(entry, fault, "kind", kind_name + " is listed twice");
+    if (fault.has_enable_probability() && (fault.enable_probability() < 0 || fault.enable_probability() > 1)) {
+      validator.error(entry, fault, "enable_probability", "a probability must be within [0, 1]");
+    }
+    if (is_probability_fault(fault.kind())) {
+      validator.range(entry, fault, "rate", fault.rate(), 0, 1, "(a probability)");
+    } else if (fault.kind() == proto::CLOCK_STEP || is_episode_fault(fault.kind())) {
+      validator.range(entry, fault, "rate", fault.rate(), 0, 6000, "episodes per minute");
+    }
+    if (is_episode_fault(fault.kind())) {
+      validator.range(entry, fault, "duration_ms", fault.duration_ms(), 1, 3'600'000, "ms");
+    }
+    switch (fault.kind()) {
+      case proto::MESSAGE_REORDER:
+      case proto::DISK_SLOW:
+        validator.range(entry, fault, "magnitude", fault.magnitude(), 0, kMaxLatencyMs, "ms of extra delay");
+        break;
+      case proto::CLOCK_OFFSET:
+      case proto::CLOCK_STEP:
+        validator.range(entry, fault, "magnitude", fault.magnitude(), -86'400'000, 86'400'000, "ms");
+        break;
+      case proto::CLOCK_DRIFT:
+        validator.range(entry, fault, "magnitude", fault.magnitude(), -100'000, 100'000, "ppm");
+        break;
+      default:
+        break;
+    }
+  }
+  if (profile.has_max_unreliable_nodes() && profile.max_unreliable_nodes() > servers) {
+    validator.error(scope, profile, "max_unreliable_nodes", "is larger than the " + std::to_string(servers) + " servers");
+  }
+  if (profile.has_max_down_nodes() && profile.max_down_nodes() > servers) {
+    validator.error(scope, profile, "max_down_nodes", "is larger than the " + std::to_string(servers) + " servers");
+  }
+}
+
+void validate(Validator& validator, const proto::Scenario& scenario) {
+  const Validator::Scope root = validator.root();
+  if (scenario.name().empty()) validator.error(root, scenario, "name", "a scenario needs a name");
+
+  const Validator::Scope topology = validator.nested(root, scenario, "topology");
+  if (scenario.topology().regions_size() == 0) {
+    validator.error(topology, scenario.topology(), "regions", "at least one region with nodes is required");
+  }
+  std::set<std::string> region_names;
+  for (int i = 0; i < scenario.topology().regions_size(); ++i) {
+    const proto::Region& region = scenario.topology().regions(i);
+    const Validator::Scope scope = validator.nested(topology, scenario.topology(), "regions", i);
+    if (region.name().empty()) validator.error(scope, region, "name", "every region needs a name");
+    if (!region_names.insert(region.name()).second) {
+      validator.error(scope, region, "name", "region '" + region.name() + "' is declared twice");
+    }
+  }
+  const uint32_t servers = server_count(scenario);
+  if (servers == 0 && scenario.topology().regions_size() > 0) {
+    validator.error(topology, scenario.topology(), "regions", "the regions hold no nodes");
+  }
+  if (servers > kMaxNodes) {
+    validator.error(topology, scenario.topology(), "regions", "at most " + std::to_string(kMaxNodes) + " nodes");
+  }
+
+  const Validator::Scope network = validator.nested(root, scenario, "network");
+  validator.range(network, scenario.network(), "local_latency_ms", scenario.network().local_latency_ms(), 0,
+                  kMaxLatencyMs, "ms");
+  validator.range(network, scenario.network(), "wan_latency_ms", scenario.network().wan_latency_ms(), 0,
+                  kMaxLatencyMs, "ms");
+  if (scenario.network().mailbox_capacity() > 1'000'000) {
+    validator.error(network, scenario.network(), "mailbox_capacity", "at most 1000000");
+  }
+
+  const Validator::Scope disk = validator.nested(root, scenario, "disk");
+  for (const char* field : {"read_latency_ms", "write_latency_ms", "sync_latency_ms"}) {
+    const auto* descriptor = scenario.disk().GetDescriptor()->FindFieldByName(field);
+    const auto& value =
+        static_cast<const proto::Range&>(scenario.disk().GetReflection()->GetMessage(scenario.disk(), descriptor));
+    validator.range(disk, scenario.disk(), field, value, 0, kMaxLatencyMs, "ms");
+  }
+  const uint32_t sector = scenario.disk().sector_size();
+  if (sector < 512 || sector > 65536 || (sector & (sector - 1)) != 0) {
+    validator.error(disk, scenario.disk(), "sector_size", "must be a power of two from 512 to 65536");
+  }
+
+  const Validator::Scope workload = validator.nested(root, scenario, "workload");
+  if (!scenario.workload().has_register_()) {
+    validator.error(workload, scenario.workload(), "register", "a workload is required (the only kind today: register)");
+  } else {
+    const proto::RegisterWorkload& work = scenario.workload().register_();
+    const Validator::Scope scope = validator.nested(workload, scenario.workload(), "register");
+    if (work.clients() == 0 || work.clients() > kMaxClients) {
+      validator.error(scope, work, "clients", "must be within [1, " + std::to_string(kMaxClients) + "]");
+    }
+    if (work.write_fraction() < 0 || work.write_fraction() > 1) {
+      validator.error(scope, work, "write_fraction", "a probability must be within [0, 1]");
+    }
+    validator.range(scope, work, "think_time_ms", work.think_time_ms(), 0, kMaxLatencyMs, "ms");
+    if (work.request_timeout_ms() <= 0 || work.request_timeout_ms() > kMaxLatencyMs) {
+      validator.error(scope, work, "request_timeout_ms", "must be within (0, 60000] ms");
+    }
+    if (work.value_bytes() > 256) validator.error(scope, work, "value_bytes", "at most 256 bytes");
+    if (work.read_quorum() > servers) validator.error(scope, work, "read_quorum", "is larger than the " + std::to_string(servers) + " servers");
+    if (work.write_quorum() > servers) validator.error(scope, work, "write_quorum", "is larger than the " + std::to_string(servers) + " servers");
+    if (!work.client_region().empty() && region_names.count(work.client_region()) == 0) {
+      validator.error(scope, work, "client_region", "no region named '" + work.client_region() + "'");
+    }
+  }
+
+  validate_faults(validator, root, scenario);
+
+  if (!(scenario.duration_seconds() > 0) || scenario.duration_seconds() > kMaxSeconds) {
+    validator.error(root, scenario, "duration_seconds", "must be within (0, 1000000] seconds");
+  }
+  if (!(scenario.quiesce_seconds() >= 0) || scenario.quiesce_seconds() > kMaxSeconds) {
+    validator.error(root, scenario, "quiesce_seconds", "must be within [0, 1000000] seconds");
+  }
+  for (int i = 0; i < scenario.checks_size(); ++i) {
+    if (scenario.checks(i) == proto::CHECK_UNSPECIFIED) validator.error(root, scenario, "checks", "unspecified check", i);
+    if (scenario.checks(i) == proto::LIVENESS && scenario.quiesce_seconds() <= 0) {
+      validator.error(root, scenario, "checks", "LIVENESS needs a quiesce phase (quiesce_seconds > 0)", i);
+    }
+  }
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) {
+    if (!text.empty()) text += '\n';
+    text += line;
+  }
+  return text;
+}
+
+}  // namespace
+
+uint32_t server_count(const proto::Scenario& scenario) {
+  uint64_t count = 0;
+  for (const proto::Region& region : scenario.topology().regions()) count += region.nodes();
+  return static_cast<uint32_t>(std::min<uint64_t>(count, UINT32_MAX));
+}
+
+std::string check_name(proto::Check check) {
+  std::string name = proto::Check_Name(check);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return name;
+}
+
+void apply_defaults(proto::Scenario& scenario) {
+  proto::NetworkModel& network = *scenario.mutable_network();
+  set_range_if_unset(network.mutable_local_latency_ms(), 0.1, 1.0);
+  set_range_if_unset(network.mutable_wan_latency_ms(), 20.0, 80.0);
+  if (network.mailbox_capacity() == 0) network.set_mailbox_capacity(1024);
+  proto::DiskModel& disk = *scenario.mutable_disk();
+  set_range_if_unset(disk.mutable_read_latency_ms(), 0.05, 0.2);
+  set_range_if_unset(disk.mutable_write_latency_ms(), 0.05, 0.2);
+  set_range_if_unset(disk.mutable_sync_latency_ms(), 0.5, 3.0);
+  if (disk.sector_size() == 0) disk.set_sector_size(512);
+  if (scenario.workload().has_register_()) {
+    proto::RegisterWorkload& work = *scenario.mutable_workload()->mutable_register_();
+    set_range_if_unset(work.mutable_think_time_ms(), 10, 100);
+    if (work.request_timeout_ms() == 0) work.set_request_timeout_ms(1000);
+    if (work.value_bytes() == 0) work.set_value_bytes(16);
+  }
+}
+
+Result<proto::Scenario> parse_scenario(const std::string& text, const std::string& path) {
+  proto::Scenario scenario;
+  TextFormat::Parser parser;
+  CollectingErrors errors(path);
+  TextFormat::ParseInfoTree tree;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(text, &scenario)) {
+    std::vector<std::string> lines = errors.errors();
+    if (lines.empty()) lines.push_back(path + ": not a valid scenario");
+    return Status::invalid_argument(join_lines(lines));
+  }
+  apply_defaults(scenario);
+  Validator validator(path, &tree);
+  validate(validator, scenario);
+  if (!validator.errors().empty()) return Status::invalid_argument(join_lines(validator.errors()));
+  return scenario;
+}
+
+Result<proto::Scenario> load_scenario_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return Status::not_found(path + ": cannot read the scenario file");
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  if (!file.good() && !file.eof()) return Status::io_error(path + ": error while reading");
+  return parse_scenario(contents.str(), path);
+}
+
+}  // namespace cairn::sim

@@ -1,0 +1,167 @@
+// One simulated run from scenario and seed to report (see scenario_runner.h).
+#include "sim/scenario_runner.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "core/register/register_server.h"
+#include "core/register/register_store.h"
+#include "core/runtime/event.h"
+#include "sim/fault_plan.h"
+#include "sim/nemesis.h"
+#include "sim/scenario_loader.h"
+#include "sim/sim_disk.h"
+#include "sim/sim_node.h"
+#include "sim/simulator.h"
+#include "sim/workload/register_workload.h"
+
+namespace cairn::sim {
+namespace {
+
+// What every server runs: one replica of the register, until its process is killed.
+void run_register_server(Runtime& runtime, const BootContext& context, const std::vector<NodeId>& servers) {
+  RegisterServer::Options options;
+  options.replicas = servers;
+  options.bootstrap = context.incarnation == 1;
+  RegisterServer server(runtime, options);
+  Status started = server.start();
+  if (!started.ok()) {
+    // A node that cannot start (for example, its disk fails) exits; the nemesis restarts it later.
+    runtime.logger().log(LogLevel::kError, "register", "start failed", {{"error", started.to_string()}});
+    return;
+  }
+  Event forever;
+  forever.wait();
+}
+
+std::string json_escape(const std::string& text) {
+  std::string escaped;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      escaped += '\\';
+      escaped += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      escaped += buffer;
+    } else {
+      escaped += c;
+    }
+  }
+  return escaped;
+}
+
+Status write_history(const std::string& path, const RegisterHistory& history) {
+  std::ofstream out(path);
+  if (!out) return Status::io_error("cannot write the history file '" + path + "'");
+  for (const RegisterOperation& operation : history) {
+    const char* outcome = !operation.completed()                              ? "unknown"
+                          : operation.outcome == OperationOutcome::kOk        ? "ok"
+                          : operation.outcome == OperationOutcome::kFailed    ? "fail"
+                                                                              : "unknown";
+    out << "{\"process\":" << operation.client << ",\"f\":\"" << (operation.write ? "write" : "read")
+        << "\",\"invoke_ns\":" << operation.invoked_at << ",\"complete_ns\":" << operation.completed_at
+        << ",\"type\":\"" << outcome << "\",\"value\":\""
+        << json_escape(operation.write ? operation.written_data : operation.value.data())
+        << "\",\"version\":[" << operation.value.sequence() << "," << operation.value.writer() << "]}\n";
+  }
+  return out.good() ? Status{} : Status::io_error("error writing the history file '" + path + "'");
+}
+
+}  // namespace
+
+Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, const RunOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  RunReport report;
+  report.scenario = scenario.name();
+  report.seed = seed;
+
+  Simulator simulator(seed);
+  if (!options.trace_log_path.empty() && !simulator.trace().open_log(options.trace_log_path)) {
+    return Status::io_error("cannot write the trace log '" + options.trace_log_path + "'");
+  }
+
+  std::vector<NodeId> servers;
+  for (NodeId id = 1; id <= server_count(scenario); ++id) servers.push_back(id);
+  Random swarm = simulator.stream("swarm");
+  const FaultPlan plan = FaultPlan::choose(scenario.faults(), servers, swarm);
+  for (const auto& [kind, fault] : plan.active()) report.enabled_faults.push_back(fault_kind_name(kind));
+  simulator.set_buggify_probability(plan.rate(proto::BUGGIFY));
+  simulator.install_network(std::make_unique<SimNetwork>(simulator, scenario.network(), &plan));
+
+  NodeId next_id = 1;
+  for (const proto::Region& region : scenario.topology().regions()) {
+    for (uint32_t i = 0; i < region.nodes(); ++i, ++next_id) {
+      SimNodeOptions node_options{.id = next_id,
+                                  .region = region.name(),
+                                  .disk = scenario.disk(),
+                                  .log_level = options.log_level,
+                                  .corruptible_disk = plan.unreliable(next_id),
+                                  .faults = &plan};
+      simulator.add_node(std::make_unique<SimNode>(
+          simulator, node_options,
+          [servers](Runtime& runtime, const BootContext& context) { run_register_server(runtime, context, servers); }));
+    }
+  }
+
+  const proto::RegisterWorkload& workload_config = scenario.workload().register_();
+  RegisterWorkload workload(simulator, workload_config, servers);
+  const std::string client_region =
+      workload_config.client_region().empty() ? scenario.topology().regions(0).name() : workload_config.client_region();
+  workload.add_clients(client_region, scenario.disk());
+
+  Nemesis nemesis(simulator, plan, servers, workload.client_ids());
+  nemesis.apply_clock_faults();
+  for (NodeId server : servers) simulator.find_node(server)->start();
+  workload.start();
+
+  const int64_t fault_end = seconds_to_duration(scenario.duration_seconds()).count();
+  const int64_t end = fault_end + seconds_to_duration(scenario.quiesce_seconds()).count();
+  nemesis.start(fault_end);
+  simulator.run_until(fault_end);
+  nemesis.heal_all();
+  simulator.run_until(end);
+  workload.stop();
+
+  RegisterCheckInput input;
+  input.history = &workload.history();
+  for (NodeId server : servers) {
+    input.durable_register_files.push_back(simulator.find_node(server)->disk().durable_image(RegisterStore::kFileName));
+  }
+  input.clients = workload.client_ids();
+  input.quiesce_started_at = fault_end;
+  input.ended_at = end;
+  std::vector<proto::Check> checks;
+  for (int check : scenario.checks()) checks.push_back(static_cast<proto::Check>(check));
+  report.checks = run_register_checks(checks, input);
+
+  if (!options.history_path.empty()) CAIRN_RETURN_IF_ERROR(write_history(options.history_path, workload.history()));
+
+  for (const RegisterOperation& operation : workload.history()) {
+    if (operation.ok()) {
+      ++report.ops_ok;
+    } else if (operation.completed() && operation.outcome == OperationOutcome::kFailed) {
+      ++report.ops_failed;
+    } else {
+      ++report.ops_unknown;
+    }
+  }
+  report.ok = true;
+  for (const CheckOutcome& check : report.checks) report.ok = report.ok && check.passed;
+  report.trace_hash = simulator.trace().hash();
+  report.events = simulator.trace().events();
+  report.loop_events = simulator.events_processed();
+  report.fiber_switches = simulator.scheduler().fiber_switches();
+  report.network = simulator.network().stats();
+  report.messages = report.network.sent;
+  report.faults = simulator.fault_counts();
+  report.sim_seconds = to_seconds(Duration{simulator.now()});
+  report.servers = static_cast<uint32_t>(servers.size());
+  report.clients = workload_config.clients();
+  report.regions = static_cast<uint32_t>(scenario.topology().regions_size());
+  report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return report;
+}
+
+}  // namespace cairn::sim

@@ -1,0 +1,43 @@
+// Sweeps: one scenario over a range of seeds, each seed in its own forked process (so a seed
+// that crashes the simulator is reported as a failure with its replay command instead of
+// taking the sweep down), up to `jobs` at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/proto/scenario.pb.h"
+
+namespace cairn::sim {
+
+struct SeedOutcome {
+  uint64_t seed = 0;
+  bool ok = false;
+  bool crashed = false;                 // the run died (signal or unexpected exit)
+  std::string trace_hash;
+  std::vector<std::string> failed_checks;
+  std::string detail;                   // first failure's explanation, or how it crashed
+};
+
+struct SweepResult {
+  std::vector<SeedOutcome> outcomes;    // in seed order
+  double wall_seconds = 0;
+  std::size_t failed() const;
+};
+
+struct SweepOptions {
+  uint64_t first_seed = 1;
+  uint64_t last_seed = 1;
+  unsigned jobs = 1;
+  // Called after each seed finishes (in completion order), with how many are done.
+  std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)> on_progress;
+};
+
+SweepResult run_sweep(const proto::Scenario& scenario, const SweepOptions& options);
+
+// Parses "A..B" (A <= B) or a single seed "A".
+bool parse_seed_range(const std::string& text, uint64_t& first, uint64_t& last);
+
+}  // namespace cairn::sim
