@@ -1,0 +1,68 @@
+// EpollRuntime: the Runtime of a real process — real clocks, the epoll loop, TCP, POSIX files
+// under a data directory, a random source seeded from the OS, buggify() always false, and
+// structured logs on stderr. One per process; the database core runs on it unchanged.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/runtime/event.h"
+#include "core/runtime/runtime.h"
+#include "net/epoll_loop.h"
+#include "net/posix_file_system.h"
+#include "net/tcp_transport.h"
+
+namespace cairn::net {
+
+class StderrLogger;
+
+class EpollRuntime final : public Runtime {
+ public:
+  struct Options {
+    NodeId node_id = 0;
+    std::string data_directory;               // empty: no file system (a pure client)
+    std::map<NodeId, std::string> peers;      // node id -> "host:port"
+    LogLevel log_level = LogLevel::kInfo;
+    bool handle_signals = true;               // SIGTERM / SIGINT request a clean shutdown
+    std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  };
+
+  static Result<std::unique_ptr<EpollRuntime>> create(Options options);
+  ~EpollRuntime() override;
+
+  // Runs `main` as the process's main fiber and returns its exit code when it returns. Every
+  // other fiber is then cancelled and unwound before run() returns.
+  int run(std::function<int()> main);
+  // Set when SIGTERM or SIGINT arrives; a main fiber waits on it to shut down cleanly.
+  Event& shutdown_requested() { return shutdown_requested_; }
+  TcpTransport& transport() { return *transport_; }
+  EpollLoop& loop() { return *loop_; }
+
+  NodeId node_id() const override { return options_.node_id; }
+  MonotonicTime now() override;
+  WallTime wall_now() override;
+  TimerId start_timer(Duration delay, std::function<void()> callback) override;
+  void cancel_timer(TimerId id) override;
+  Process& process() override { return *process_; }
+  Random& random() override { return random_; }
+  Network& network() override { return *transport_; }
+  FileSystem& file_system() override;
+  Logger& logger() override;
+  bool buggify(std::string_view) override { return false; }
+
+ private:
+  explicit EpollRuntime(Options options, std::unique_ptr<EpollLoop> loop, uint64_t seed);
+
+  Options options_;
+  std::unique_ptr<EpollLoop> loop_;
+  Random random_;
+  std::unique_ptr<StderrLogger> logger_;
+  std::unique_ptr<Process> process_;
+  std::unique_ptr<PosixFileSystem> file_system_;
+  Event shutdown_requested_;
+  std::unique_ptr<TcpTransport> transport_;
+};
+
+}  // namespace cairn::net

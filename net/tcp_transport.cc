@@ -1,0 +1,289 @@
+// Envelopes over TCP with handshakes, limits and reconnection (see tcp_transport.h).
+#include "net/tcp_transport.h"
+
+#include "core/runtime/event.h"
+#include "core/runtime/message.h"
+#include "core/runtime/timeout.h"
+
+namespace cairn::net {
+
+// One established connection: a reader fiber decoding frames into deliveries and a writer
+// fiber draining a queue into the socket. serve() returns when either fails.
+class TcpTransport::Connection {
+ public:
+  Connection(TcpTransport& transport, Socket socket, std::string description)
+      : transport_(&transport),
+        socket_(std::move(socket)),
+        description_(std::move(description)),
+        decoder_(transport.options_.max_frame_bytes) {}
+
+  NodeId remote() const { return remote_; }
+
+  // Exchanges Hellos. `expected` is the node we dialed (0 for an incoming connection).
+  Status handshake(NodeId expected) {
+    proto::Hello hello;
+    hello.set_node_id(transport_->options_.self);
+    hello.set_protocol_version(kProtocolVersion);
+    proto::Envelope envelope;
+    pack_payload(hello, envelope);
+    std::string frame;
+    encode_frame(envelope, frame);
+    CAIRN_RETURN_IF_ERROR(socket_.write_all(frame));
+    Result<proto::Envelope> first = with_timeout(*transport_->runtime_, transport_->options_.handshake_timeout,
+                                                 [&] { return read_frame(); });
+    if (!first.ok()) return first.status().with_context("handshake with " + description_);
+    proto::Hello theirs;
+    if (Status unpacked = unpack_payload(*first, theirs); !unpacked.ok()) {
+      return Status::invalid_argument("the first frame from " + description_ + " is not a Hello: " + unpacked.message());
+    }
+    if (theirs.protocol_version() != kProtocolVersion) {
+      return Status::invalid_argument(description_ + " speaks protocol version " +
+                                      std::to_string(theirs.protocol_version()) + ", this node " +
+                                      std::to_string(kProtocolVersion));
+    }
+    if (theirs.node_id() == 0) return Status::invalid_argument(description_ + " sent a Hello without a node id");
+    if (expected != 0 && theirs.node_id() != expected) {
+      return Status::invalid_argument(description_ + " is node " + std::to_string(theirs.node_id()) +
+                                      ", expected node " + std::to_string(expected));
+    }
+    remote_ = theirs.node_id();
+    return {};
+  }
+
+  Status serve(Channel<std::string>& queue) {
+    Event broken;
+    Status failure;
+    FiberScope fibers(transport_->runtime_->process());  // declared last: ends before the above
+    fibers.spawn("tcp-reader", [&] {
+      failure = read_loop();
+      broken.set();
+    });
+    fibers.spawn("tcp-writer", [&] {
+      Status written = write_loop(queue);
+      if (failure.ok()) failure = written;
+      broken.set();
+    });
+    broken.wait();
+    return failure;
+  }
+
+ private:
+  Result<proto::Envelope> read_frame() {
+    while (true) {
+      Result<std::optional<proto::Envelope>> frame = decoder_.next();
+      if (!frame.ok()) return frame.status();
+      if (frame->has_value()) return std::move(**frame);
+      CAIRN_RETURN_IF_ERROR(fill());
+    }
+  }
+
+  Status fill() {
+    constexpr std::size_t kChunk = 64 * 1024;
+    if (buffer_.size() < kChunk) buffer_.resize(kChunk);
+    CAIRN_ASSIGN_OR_RETURN(std::size_t received, socket_.read_some(buffer_.data(), buffer_.size()));
+    if (received == 0) return Status::closed(description_ + " closed the connection");
+    decoder_.feed(std::string_view(buffer_.data(), received));
+    return {};
+  }
+
+  Status read_loop() {
+    while (true) {
+      Result<proto::Envelope> frame = read_frame();
+      if (!frame.ok()) return frame.status();
+      ++transport_->stats_.frames_received;
+      transport_->deliver(remote_, std::move(*frame));
+    }
+  }
+
+  Status write_loop(Channel<std::string>& queue) {
+    constexpr std::size_t kBatchBytes = 256 * 1024;
+    while (true) {
+      Result<std::string> frame = queue.receive();
+      if (!frame.ok()) return frame.status();
+      std::string batch = std::move(*frame);
+      std::size_t frames = 1;
+      while (batch.size() < kBatchBytes) {
+        std::optional<std::string> more = queue.try_receive();
+        if (!more) break;
+        batch += *more;
+        ++frames;
+      }
+      CAIRN_RETURN_IF_ERROR(socket_.write_all(batch));
+      transport_->stats_.frames_sent += frames;
+    }
+  }
+
+  TcpTransport* transport_;
+  Socket socket_;
+  std::string description_;
+  FrameDecoder decoder_;
+  std::string buffer_;
+  NodeId remote_ = 0;
+};
+
+Result<std::unique_ptr<TcpTransport>> TcpTransport::create(EpollLoop& loop, Runtime& runtime, Options options) {
+  if (options.self == 0) return Status::invalid_argument("the node id must not be 0");
+  std::map<NodeId, SocketAddress> peers;
+  for (const auto& [id, text] : options.peers) {
+    if (id == 0) return Status::invalid_argument("peer node ids must not be 0");
+    Result<SocketAddress> address = parse_socket_address(text);
+    if (!address.ok()) return address.status().with_context("peer " + std::to_string(id));
+    peers.emplace(id, *address);
+  }
+  return std::unique_ptr<TcpTransport>(new TcpTransport(loop, runtime, std::move(options), std::move(peers)));
+}
+
+TcpTransport::TcpTransport(EpollLoop& loop, Runtime& runtime, Options options, std::map<NodeId, SocketAddress> peers)
+    : loop_(&loop),
+      runtime_(&runtime),
+      options_(std::move(options)),
+      peer_addresses_(std::move(peers)),
+      fibers_(runtime.process()) {}
+
+TcpTransport::~TcpTransport() {
+  for (TimerId id : loopback_timers_) loop_->cancel_timer(id);
+  fibers_.cancel();
+}
+
+Result<uint16_t> TcpTransport::listen(const std::string& text) {
+  CAIRN_ASSIGN_OR_RETURN(SocketAddress address, parse_socket_address(text));
+  CAIRN_ASSIGN_OR_RETURN(Socket listener, listen_tcp(*loop_, address));
+  CAIRN_ASSIGN_OR_RETURN(uint16_t port, listener.local_port());
+  auto shared = std::make_shared<Socket>(std::move(listener));
+  fibers_.spawn("tcp-accept", [this, shared] { accept_loop(std::move(*shared)); });
+  return port;
+}
+
+void TcpTransport::accept_loop(Socket listener) {
+  while (true) {
+    Result<Socket> accepted = accept_tcp(*loop_, listener);
+    if (!accepted.ok()) {
+      // Out of descriptors, say: back off instead of spinning.
+      runtime_->logger().log(LogLevel::kWarning, "tcp", "accept failed", {{"error", accepted.status().to_string()}});
+      runtime_->sleep(milliseconds(100));
+      continue;
+    }
+    ++stats_.connections_accepted;
+    auto shared = std::make_shared<Socket>(std::move(*accepted));
+    fibers_.spawn("tcp-incoming", [this, shared] { serve_incoming(std::move(*shared)); });
+  }
+}
+
+void TcpTransport::serve_incoming(Socket socket) {
+  Connection connection(*this, std::move(socket), "incoming connection");
+  Status handshake = connection.handshake(0);
+  if (!handshake.ok()) {
+    ++stats_.connections_rejected;
+    runtime_->logger().log(LogLevel::kWarning, "tcp", "closing connection", {{"error", handshake.to_string()}});
+    return;
+  }
+  const NodeId remote = connection.remote();
+  Channel<std::string> queue(options_.send_queue_frames);
+  incoming_routes_[remote] = &queue;
+  struct RouteGuard {
+    TcpTransport* transport;
+    NodeId remote;
+    Channel<std::string>* queue;
+    ~RouteGuard() {
+      auto it = transport->incoming_routes_.find(remote);
+      if (it != transport->incoming_routes_.end() && it->second == queue) transport->incoming_routes_.erase(it);
+    }
+  } guard{this, remote, &queue};
+  Status ended = connection.serve(queue);
+  const bool bad_input = ended.code() == StatusCode::kInvalidArgument;
+  if (bad_input) ++stats_.connections_rejected;
+  runtime_->logger().log(bad_input ? LogLevel::kWarning : LogLevel::kInfo, "tcp", "connection closed",
+                         {{"peer", remote}, {"reason", ended.to_string()}});
+}
+
+void TcpTransport::run_peer_link(NodeId peer, PeerLink& link) {
+  Duration backoff = options_.backoff_min;
+  const std::string description = "node " + std::to_string(peer) + " at " + link.address.to_string();
+  while (true) {
+    Result<Socket> socket = connect_tcp(*loop_, *runtime_, link.address, options_.connect_timeout);
+    if (socket.ok()) {
+      Connection connection(*this, std::move(*socket), description);
+      Status handshake = connection.handshake(peer);
+      if (handshake.ok()) {
+        ++stats_.connections_established;
+        backoff = options_.backoff_min;
+        runtime_->logger().log(LogLevel::kInfo, "tcp", "connected", {{"peer", peer}});
+        Status ended = connection.serve(link.queue);
+        runtime_->logger().log(LogLevel::kInfo, "tcp", "connection lost", {{"peer", peer}, {"reason", ended.to_string()}});
+      } else {
+        runtime_->logger().log(LogLevel::kWarning, "tcp", "handshake failed", {{"error", handshake.to_string()}});
+      }
+    } else {
+      runtime_->logger().log(LogLevel::kDebug, "tcp", "connect failed", {{"peer", peer}, {"error", socket.status().to_string()}});
+    }
+    const int64_t jitter = static_cast<int64_t>(runtime_->random().uniform(static_cast<uint64_t>(backoff.count() / 2 + 1)));
+    runtime_->sleep(backoff + Duration{jitter});
+    backoff = std::min(backoff * 2, options_.backoff_max);
+  }
+}
+
+TcpTransport::PeerLink& TcpTransport::peer_link(NodeId peer) {
+  auto it = links_.find(peer);
+  if (it != links_.end()) return *it->second;
+  auto link = std::make_unique<PeerLink>(peer_addresses_.at(peer), options_.send_queue_frames);
+  PeerLink& added = *link;
+  links_.emplace(peer, std::move(link));
+  fibers_.spawn("tcp-link-" + std::to_string(peer), [this, peer, &added] { run_peer_link(peer, added); });
+  return added;
+}
+
+Status TcpTransport::send(proto::Envelope envelope) {
+  const NodeId to = envelope.destination();
+  envelope.set_source(options_.self);
+  std::string frame;
+  encode_frame(envelope, frame);
+  if (frame.size() - kFrameHeaderBytes > options_.max_frame_bytes) {
+    return Status::invalid_argument("message of " + std::to_string(frame.size() - kFrameHeaderBytes) +
+                                    " bytes exceeds the frame limit of " + std::to_string(options_.max_frame_bytes));
+  }
+  if (to == options_.self) {
+    // Loopback, delivered from the loop so that a handler never runs inside send().
+    auto shared = std::make_shared<proto::Envelope>(std::move(envelope));
+    auto id = std::make_shared<TimerId>(0);
+    *id = loop_->add_timer(Duration::zero(), [this, shared, id] {
+      loopback_timers_.erase(*id);
+      deliver(options_.self, std::move(*shared));
+    });
+    loopback_timers_.insert(*id);
+    return {};
+  }
+  Channel<std::string>* queue = nullptr;
+  if (peer_addresses_.count(to) != 0) {
+    queue = &peer_link(to).queue;
+  } else if (auto route = incoming_routes_.find(to); route != incoming_routes_.end()) {
+    queue = route->second;
+  } else {
+    return Status::unavailable("no route to node " + std::to_string(to) + ": not a configured peer and not connected");
+  }
+  Status queued = queue->try_send(std::move(frame));
+  if (!queued.ok()) {
+    ++stats_.send_queue_full;
+    return Status::resource_exhausted("send queue to node " + std::to_string(to) + " is full");
+  }
+  return {};
+}
+
+Result<std::unique_ptr<ServiceBinding>> TcpTransport::bind(ServiceId service, MessageHandler handler) {
+  return services_.bind(service, std::move(handler));
+}
+
+void TcpTransport::deliver(NodeId from, proto::Envelope&& envelope) {
+  // The connection's authenticated node id, not what the envelope claims.
+  envelope.set_source(from);
+  if (envelope.destination() != options_.self) {
+    runtime_->logger().log(LogLevel::kDebug, "tcp", "dropping a message for another node",
+                           {{"destination", envelope.destination()}, {"from", from}});
+    return;
+  }
+  Status dispatched = services_.dispatch(std::move(envelope));
+  if (!dispatched.ok()) {
+    runtime_->logger().log(LogLevel::kDebug, "tcp", "dropping a message", {{"reason", dispatched.to_string()}, {"from", from}});
+  }
+}
+
+}  // namespace cairn::net

@@ -1,0 +1,98 @@
+// TcpTransport: the Network of the real daemon — envelopes in length-prefixed frames over TCP.
+//
+// Connections. Each node listens on one address. To reach a configured peer it keeps one
+// outgoing link that dials, and on failure redials with exponential backoff (10 ms doubling to
+// 2 s, with jitter); frames queued meanwhile wait in the link's bounded queue. A node that is
+// not a configured peer (a client) is reached over the connection it opened to us.
+//
+// Handshake. Both sides first send a Hello with their node id and protocol version; a dialer
+// checks that it reached the node it meant to. From then on the connection's node id is the
+// source of every envelope read from it, whatever the envelope claims.
+//
+// Limits and bad input. Frames over max_frame_bytes, bytes that do not parse, a first frame
+// that is not a valid Hello, or no Hello within the handshake timeout: the connection is closed
+// and the reason logged; the process carries on. Send queues hold at most send_queue_frames
+// frames; send() fails with RESOURCE_EXHAUSTED beyond that.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <memory>
+#include <string>
+
+#include "core/runtime/channel.h"
+#include "core/runtime/fiber_scope.h"
+#include "core/runtime/runtime.h"
+#include "core/runtime/service_table.h"
+#include "net/epoll_loop.h"
+#include "net/frame_codec.h"
+#include "net/socket.h"
+
+namespace cairn::net {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+struct TransportStats {
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_established = 0;
+  uint64_t connections_rejected = 0;   // closed for bad input (oversized or malformed frames, bad hello)
+  uint64_t send_queue_full = 0;
+};
+
+class TcpTransport final : public Network {
+ public:
+  struct Options {
+    NodeId self = 0;
+    std::map<NodeId, std::string> peers;  // node id -> "host:port"
+    std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+    std::size_t send_queue_frames = 4096;
+    Duration handshake_timeout = seconds(5);
+    Duration connect_timeout = seconds(2);
+    Duration backoff_min = milliseconds(10);
+    Duration backoff_max = seconds(2);
+  };
+
+  // Peer addresses are checked here; an invalid one is INVALID_ARGUMENT.
+  static Result<std::unique_ptr<TcpTransport>> create(EpollLoop& loop, Runtime& runtime, Options options);
+  ~TcpTransport() override;
+
+  // Accepts connections on `address` ("127.0.0.1:0" picks a free port); returns the port.
+  Result<uint16_t> listen(const std::string& address);
+
+  Status send(proto::Envelope envelope) override;
+  Result<std::unique_ptr<ServiceBinding>> bind(ServiceId service, MessageHandler handler) override;
+
+  const TransportStats& stats() const { return stats_; }
+
+ private:
+  class Connection;
+  struct PeerLink {
+    SocketAddress address;
+    Channel<std::string> queue;
+    explicit PeerLink(SocketAddress peer_address, std::size_t capacity) : address(std::move(peer_address)), queue(capacity) {}
+  };
+
+  TcpTransport(EpollLoop& loop, Runtime& runtime, Options options, std::map<NodeId, SocketAddress> peers);
+  void accept_loop(Socket listener);
+  void serve_incoming(Socket socket);
+  void run_peer_link(NodeId peer, PeerLink& link);
+  void deliver(NodeId from, proto::Envelope&& envelope);
+  PeerLink& peer_link(NodeId peer);
+
+  EpollLoop* loop_;
+  Runtime* runtime_;
+  Options options_;
+  std::map<NodeId, SocketAddress> peer_addresses_;
+  ServiceTable services_;
+  std::map<NodeId, std::unique_ptr<PeerLink>> links_;
+  std::map<NodeId, Channel<std::string>*> incoming_routes_;
+  std::set<TimerId> loopback_timers_;
+  TransportStats stats_;
+  FiberScope fibers_;  // last member: its fibers use everything above
+};
+
+}  // namespace cairn::net
