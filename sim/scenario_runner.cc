@@ -19,20 +19,25 @@
 namespace cairn::sim {
 namespace {
 
-// What every server runs: one replica of the register, until its process is killed.
+// What every server runs: one replica of the register, until its process is killed. A start
+// that fails (the disk failed a sync, say) is retried: a node that gave up would stay silently
+// dead, and a cluster waiting on it could never recover a replaced peer.
 void run_register_server(Runtime& runtime, const BootContext& context, const std::vector<NodeId>& servers) {
   RegisterServer::Options options;
   options.replicas = servers;
   options.bootstrap = context.incarnation == 1;
-  RegisterServer server(runtime, options);
-  Status started = server.start();
-  if (!started.ok()) {
-    // A node that cannot start (for example, its disk fails) exits; the nemesis restarts it later.
-    runtime.logger().log(LogLevel::kError, "register", "start failed", {{"error", started.to_string()}});
-    return;
+  Duration backoff = milliseconds(10);
+  while (true) {
+    RegisterServer server(runtime, options);
+    Status started = server.start();
+    if (started.ok()) {
+      Event forever;
+      forever.wait();
+    }
+    runtime.logger().log(LogLevel::kError, "register", "start failed; retrying", {{"error", started.to_string()}});
+    runtime.sleep(backoff);
+    backoff = std::min(backoff * 2, seconds(1));
   }
-  Event forever;
-  forever.wait();
 }
 
 std::string json_escape(const std::string& text) {

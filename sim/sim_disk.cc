@@ -297,10 +297,14 @@ std::vector<std::byte> SimDisk::crash_image(const SimInode& inode) {
   uint64_t kept = 0;
   for (uint64_t sector : inode.dirty) {
     const uint64_t begin = sector * sector_size_;
-    if (begin >= image.size() || begin >= inode.current.size()) continue;
+    if (begin >= image.size()) continue;
     if (!random_.chance(survival)) continue;
-    const uint64_t end = std::min<uint64_t>({begin + sector_size_, image.size(), inode.current.size()});
-    std::memcpy(image.data() + begin, inode.current.data() + begin, end - begin);
+    // The whole sector as the cache held it: bytes past the file's end are zeros.
+    const uint64_t end = std::min<uint64_t>(begin + sector_size_, image.size());
+    const uint64_t cached_end = std::min<uint64_t>(end, inode.current.size());
+    std::memcpy(image.data() + begin, inode.current.data() + begin, cached_end - begin);
+    std::fill(image.begin() + static_cast<std::ptrdiff_t>(cached_end), image.begin() + static_cast<std::ptrdiff_t>(end),
+              std::byte{0});
     ++kept;
   }
   if (kept > 0 && kept < inode.dirty.size()) simulator_->count_fault("disk_torn_write", node_, inode.id);

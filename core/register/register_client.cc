@@ -145,7 +145,8 @@ RegisterResult RegisterClient::write(std::string data, Duration deadline_after) 
     result.error = queried.error;
     return result;
   }
-  result.value.set_sequence(queried.newest.sequence() + 1);
+  result.value.set_sequence(std::max(queried.newest.sequence(), last_sequence_) + 1);
+  last_sequence_ = result.value.sequence();
   Status stored = store(result.value, deadline);
   if (!stored.ok()) {
     result.outcome = OperationOutcome::kUnknown;

@@ -35,7 +35,9 @@ class RegisterClient {
  public:
   struct Options {
     std::vector<NodeId> replicas;
-    uint64_t writer_id = 0;                      // unique per client; part of every version it writes
+    // Part of every version this client writes, so it must be unique per client instance: a
+    // client that restarts (and so forgets the sequences it used) must come back with a new id.
+    uint64_t writer_id = 0;
     ServiceId reply_service = services::kFirstEphemeralService;
     Duration round_timeout = milliseconds(100);  // per round of requests before resending
     // Quorum sizes (N/R/W in Dynamo's terms); 0 means a majority. The register is linearizable
@@ -69,6 +71,10 @@ class RegisterClient {
   Runtime* runtime_;
   Options options_;
   std::unique_ptr<RpcClient> rpc_;
+  // The last sequence this client wrote under. A write whose outcome was unknown may be stored
+  // on some replicas without the next query seeing it; reusing its version for other data would
+  // give one version two values.
+  uint64_t last_sequence_ = 0;
 };
 
 }  // namespace cairn

@@ -84,7 +84,13 @@ Result<proto::RegisterWriteReply> RegisterServer::handle_write(const RpcContext&
 
 Status RegisterServer::store_if_newer(const proto::RegisterValue& value) {
   std::lock_guard lock(store_mutex_);
-  if (!register_value_newer(value, store_.current())) return {};  // what we hold is durable and at least as new
+  const proto::RegisterValue& current = store_.current();
+  if (value.sequence() == current.sequence() && value.writer() == current.writer() && value.data() != current.data()) {
+    // One version, two values: acknowledging would let replicas disagree on what it holds.
+    return Status::failed_precondition("version (" + std::to_string(value.sequence()) + "," +
+                                       std::to_string(value.writer()) + ") already holds other data");
+  }
+  if (!register_value_newer(value, current)) return {};  // what we hold is durable and at least as new
   Status stored = store_.store(value);
   if (!stored.ok()) {
     runtime_->logger().log(LogLevel::kWarning, "register", "store failed", {{"error", stored.to_string()}});

@@ -113,8 +113,19 @@ CheckOutcome check_reads_see_acknowledged_writes(const RegisterHistory& history)
 CheckOutcome check_reads_return_written_values(const RegisterHistory& history) {
   constexpr proto::Check kCheck = proto::READS_RETURN_WRITTEN_VALUES;
   std::map<std::pair<uint64_t, std::string>, std::size_t> writes;  // (writer, data) -> operation
+  // A version names one value: two writes under one version, or a read that returns other data
+  // under a version, means replicas disagree about what that version holds.
+  std::map<std::pair<uint64_t, uint64_t>, std::size_t> by_version;  // (sequence, writer) -> write
   for (std::size_t i = 0; i < history.size(); ++i) {
-    if (history[i].write) writes[{history[i].client, history[i].written_data}] = i;
+    const RegisterOperation& operation = history[i];
+    if (!operation.write) continue;
+    writes[{operation.client, operation.written_data}] = i;
+    if (!operation.completed() || operation.outcome == OperationOutcome::kFailed) continue;
+    auto [it, inserted] = by_version.emplace(std::make_pair(operation.value.sequence(), operation.value.writer()), i);
+    if (!inserted) {
+      return fail(kCheck, describe(operation, i) + " reused the version of " + describe(history[it->second], it->second) +
+                              " for different data");
+    }
   }
   for (std::size_t i = 0; i < history.size(); ++i) {
     const RegisterOperation& read = history[i];
@@ -126,13 +137,19 @@ CheckOutcome check_reads_return_written_values(const RegisterHistory& history) {
       return fail(kCheck, describe(read, i) + " returned data '" + value.data() + "' that no client wrote");
     }
     const RegisterOperation& write = history[it->second];
-    if (write.completed() && write.outcome != OperationOutcome::kFailed && write.value.sequence() != value.sequence()) {
-      return fail(kCheck, describe(read, i) + " returned the data of " + describe(write, it->second) +
-                              " under another version");
-    }
     if (write.completed() && write.outcome == OperationOutcome::kFailed) {
       return fail(kCheck, describe(read, i) + " returned the data of " + describe(write, it->second) +
                               ", which failed before storing anything");
+    }
+    if (write.completed() && write.value.sequence() != value.sequence()) {
+      return fail(kCheck, describe(read, i) + " returned the data of " + describe(write, it->second) +
+                              " under another version");
+    }
+    auto named = by_version.find({value.sequence(), value.writer()});
+    if (named != by_version.end() && history[named->second].written_data != value.data()) {
+      return fail(kCheck, describe(read, i) + " returned data '" + value.data() + "' under the version of " +
+                              describe(history[named->second], named->second) + ", which wrote '" +
+                              history[named->second].written_data + "'");
     }
   }
   return pass(kCheck);

@@ -154,7 +154,10 @@ void with_client(const CairndCluster& cluster, const std::function<void(Register
   (*runtime)->run([&] {
     RegisterClient::Options client_options;
     client_options.replicas = cluster.ids();
-    client_options.writer_id = kClientId;
+    // A fresh writer id per client instance: a new client does not know the sequences an
+    // earlier one used.
+    static uint64_t sessions = 0;
+    client_options.writer_id = kClientId * 1000 + ++sessions;
     client_options.round_timeout = milliseconds(300);
     auto client = RegisterClient::create(**runtime, client_options);
     EXPECT_TRUE(client.ok());

@@ -1,0 +1,110 @@
+// The cairn-sim command line as a user meets it: exit statuses, usage messages for bad flags,
+// located errors for bad scenario files, the JSON contract of `run --json`, and sweeps that
+// print the replay command of every failing seed.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sys/wait.h>
+
+namespace {
+
+struct Outcome {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome cairn_sim(const std::string& arguments) {
+  const std::string command = std::string(CAIRN_SIM_PATH) + " " + arguments + " 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+const std::string kQuickstart = std::string(CAIRN_SOURCE_DIR) + "/scenarios/quickstart.textproto";
+
+TEST(CairnSimCli, NoCommandPrintsUsage) {
+  Outcome outcome = cairn_sim("");
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find("run"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("sweep"), std::string::npos) << outcome.output;
+}
+
+TEST(CairnSimCli, BadFlagsAreUsageErrors) {
+  for (const std::string& arguments : std::vector<std::string>{"run", "run " + kQuickstart + " --seed abc", "run " + kQuickstart + " --bogus",
+                                       "sweep " + kQuickstart, "sweep " + kQuickstart + " --seeds 9..3",
+                                       "sweep " + kQuickstart + " --seeds 1..2 --jobs 0"}) {
+    Outcome outcome = cairn_sim(arguments);
+    EXPECT_EQ(outcome.exit_code, 2) << arguments << "\n" << outcome.output;
+    EXPECT_FALSE(outcome.output.empty()) << arguments;
+  }
+}
+
+TEST(CairnSimCli, HelpExplainsCommands) {
+  Outcome outcome = cairn_sim("run --help");
+  EXPECT_EQ(outcome.exit_code, 0);
+  for (const char* flag : {"--seed", "--json", "--trace-log", "--history"}) {
+    EXPECT_NE(outcome.output.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(CairnSimCli, InvalidScenarioNamesFileAndLine) {
+  const std::string path = ::testing::TempDir() + "/invalid.textproto";
+  std::ofstream(path) << "name: \"x\"\ntopology { regions { name: \"a\" nodes: 3 } }\nbogus_field: 1\n";
+  Outcome outcome = cairn_sim("run " + path);
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find(path + ":3:"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("bogus_field"), std::string::npos) << outcome.output;
+}
+
+TEST(CairnSimCli, JsonOutputIsOneObjectWithTheContractFields) {
+  Outcome outcome = cairn_sim("run " + kQuickstart + " --seed 1 --json");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  ASSERT_FALSE(outcome.output.empty());
+  EXPECT_EQ(outcome.output.front(), '{');
+  EXPECT_EQ(outcome.output.find('\n'), outcome.output.size() - 1) << "exactly one line";
+  const std::regex contract(
+      R"(^\{"scenario":"quickstart","seed":1,"ok":true,"trace_hash":"[0-9a-f]{16}","sim_seconds":[0-9.e+]+,)"
+      R"("wall_seconds":[0-9.e+-]+,"events":[0-9]+,"messages":[0-9]+,"faults":\{[^}]*\},)"
+      R"("ops":\{"ok":[0-9]+,"failed":[0-9]+,"unknown":[0-9]+\},"checks":\{("[a-z_]+":"pass",?)+\})");
+  EXPECT_TRUE(std::regex_search(outcome.output, contract)) << outcome.output;
+  Outcome again = cairn_sim("run " + kQuickstart + " --seed 1 --json");
+  const std::regex hash(R"re("trace_hash":"([0-9a-f]{16})")re");
+  std::smatch first;
+  std::smatch second;
+  ASSERT_TRUE(std::regex_search(outcome.output, first, hash));
+  ASSERT_TRUE(std::regex_search(again.output, second, hash));
+  EXPECT_EQ(first[1], second[1]) << "same seed, same hash";
+}
+
+TEST(CairnSimCli, HumanSummaryShowsChecksAndHash) {
+  Outcome outcome = cairn_sim("run " + kQuickstart + " --seed 3");
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("trace hash"), std::string::npos);
+  EXPECT_NE(outcome.output.find("pass  acknowledged_writes_durable"), std::string::npos) << outcome.output;
+}
+
+TEST(CairnSimCli, SweepReportsFailingSeedsWithReplayCommands) {
+  // Too-small quorums (R + W = N) are not linearizable: the sweep must find failing seeds.
+  std::ifstream source(std::string(CAIRN_SOURCE_DIR) + "/scenarios/register_partitions.textproto");
+  std::stringstream text;
+  text << source.rdbuf();
+  std::string scenario = text.str();
+  scenario.replace(scenario.find("request_timeout_ms: 500"), 23, "request_timeout_ms: 500 read_quorum: 1 write_quorum: 1");
+  const std::string path = ::testing::TempDir() + "/sloppy.textproto";
+  std::ofstream(path) << scenario;
+  Outcome outcome = cairn_sim("sweep " + path + " --seeds 1..4 --jobs 2");
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+  EXPECT_NE(outcome.output.find("cairn-sim run " + path + " --seed"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("reads_see_acknowledged_writes"), std::string::npos) << outcome.output;
+
+  Outcome clean = cairn_sim("sweep " + kQuickstart + " --seeds 1..4 --jobs 2 --json");
+  EXPECT_EQ(clean.exit_code, 0) << clean.output;
+  EXPECT_NE(clean.output.find("\"runs\":4,\"passed\":4,\"failed\":0"), std::string::npos) << clean.output;
+}
+
+}  // namespace

@@ -1,0 +1,93 @@
+// Scenario files: every file under scenarios/ loads; invalid ones are rejected with the file,
+// line and field named; defaults fill what a file leaves out.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "sim/scenario_loader.h"
+
+namespace cairn::sim {
+namespace {
+
+const std::string kMinimal = R"(
+name: "t"
+topology { regions { name: "a" nodes: 3 } }
+workload { register { clients: 2 write_fraction: 0.5 } }
+duration_seconds: 5
+)";
+
+std::string error_for(const std::string& text) {
+  auto scenario = parse_scenario(text, "bad.textproto");
+  EXPECT_FALSE(scenario.ok());
+  return scenario.ok() ? "" : scenario.status().message();
+}
+
+TEST(ScenarioLoader, EveryShippedScenarioLoads) {
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(CAIRN_SOURCE_DIR "/scenarios")) {
+    if (entry.path().extension() != ".textproto") continue;
+    auto scenario = load_scenario_file(entry.path().string());
+    EXPECT_TRUE(scenario.ok()) << entry.path() << ": " << scenario.status().message();
+    ++loaded;
+  }
+  EXPECT_GE(loaded, 3);
+}
+
+TEST(ScenarioLoader, DefaultsFillOmittedFields) {
+  auto scenario = parse_scenario(kMinimal, "minimal");
+  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+  EXPECT_EQ(scenario->disk().sector_size(), 512u);
+  EXPECT_GT(scenario->network().local_latency_ms().max(), 0);
+  EXPECT_EQ(scenario->network().mailbox_capacity(), 1024u);
+  EXPECT_EQ(scenario->workload().register_().request_timeout_ms(), 1000);
+}
+
+TEST(ScenarioLoader, SyntaxErrorsNameFileLineAndColumn) {
+  const std::string error = error_for("name: \"t\"\ntopology { regions { name: \"a\" nodez: 3 } }\n");
+  EXPECT_NE(error.find("bad.textproto:2:"), std::string::npos) << error;
+  EXPECT_NE(error.find("nodez"), std::string::npos) << error;
+}
+
+TEST(ScenarioLoader, UnknownEnumValueIsRejected) {
+  const std::string error = error_for(kMinimal + "faults { faults { kind: COSMIC_RAY } }\n");
+  EXPECT_NE(error.find("COSMIC_RAY"), std::string::npos) << error;
+}
+
+TEST(ScenarioLoader, SemanticErrorsNameLineAndField) {
+  const std::string text = kMinimal +
+                           "faults {\n"
+                           "  faults { kind: MESSAGE_LOSS rate { min: 0.1 max: 1.5 } }\n"
+                           "}\n";
+  const std::string error = error_for(text);
+  EXPECT_NE(error.find("bad.textproto:8: faults.faults[0].rate.max"), std::string::npos) << error;
+}
+
+TEST(ScenarioLoader, EveryProblemIsReported) {
+  const std::string error = error_for(
+      "name: \"\"\n"
+      "topology { regions { name: \"a\" nodes: 0 } }\n"
+      "workload { register { clients: 0 write_fraction: 2 } }\n"
+      "duration_seconds: -1\n"
+      "checks: LIVENESS\n");
+  for (const char* field : {"name", "topology.regions", "workload.register.clients", "workload.register.write_fraction",
+                            "duration_seconds", "checks[0]"}) {
+    EXPECT_NE(error.find(field), std::string::npos) << field << " missing from:\n" << error;
+  }
+}
+
+TEST(ScenarioLoader, MissingFileIsNotFound) {
+  auto scenario = load_scenario_file("/nonexistent/x.textproto");
+  ASSERT_FALSE(scenario.ok());
+  EXPECT_EQ(scenario.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(scenario.status().message().find("/nonexistent/x.textproto"), std::string::npos);
+}
+
+TEST(ScenarioLoader, QuorumsAndRegionsAreChecked) {
+  EXPECT_NE(error_for(kMinimal + "workload { register { clients: 1 read_quorum: 4 } }\n").find("read_quorum"),
+            std::string::npos);
+  EXPECT_NE(error_for(kMinimal + "workload { register { clients: 1 client_region: \"mars\" } }\n").find("mars"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace cairn::sim
