@@ -2,6 +2,7 @@
 #include "sim/nemesis.h"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 #include "sim/sim_node.h"
@@ -44,9 +45,12 @@ void Nemesis::start(int64_t until) {
 }
 
 void Nemesis::schedule_next(proto::FaultKind kind) {
-  const Duration mean = Duration{static_cast<int64_t>(60e9 / plan_->rate(kind))};
-  const Duration wait = random_.exponential(mean);
-  if (simulator_->now() + wait.count() >= until_) return;
+  // In floating point: a tiny rate means a wait far beyond any int64 of nanoseconds.
+  const double mean_seconds = 60.0 / plan_->rate(kind);
+  const double wait_seconds = -std::log(1.0 - random_.uniform_double()) * mean_seconds;
+  const double remaining_seconds = static_cast<double>(until_ - simulator_->now()) / 1e9;
+  if (!(wait_seconds < remaining_seconds)) return;
+  const Duration wait{static_cast<int64_t>(wait_seconds * 1e9)};
   auto id = std::make_shared<TimerId>(0);
   *id = simulator_->schedule(wait, [this, kind, id] {
     pending_.erase(*id);

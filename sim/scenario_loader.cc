@@ -55,7 +55,7 @@ class Validator {
                int index = -1) const {
     const FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(field_name);
     Scope scope{nullptr, join(parent.field_path, field_name, index), parent.line};
-    if (parent.tree != nullptr && field != nullptr) {
+    if (parent.tree != nullptr && field != nullptr && indexable(field, index)) {
       scope.tree = parent.tree->GetTreeForNested(field, index);
       const auto location = parent.tree->GetLocation(field, index);
       if (location.line >= 0) scope.line = location.line + 1;
@@ -67,7 +67,8 @@ class Validator {
              const std::string& problem, int index = -1) {
     int line = scope.line;
     const FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(field_name);
-    if (scope.tree != nullptr && field != nullptr) {
+    if (scope.tree != nullptr && field != nullptr && indexable(field, index) &&
+        (index < 0 || index < message.GetReflection()->FieldSize(message, field))) {
       const auto location = scope.tree->GetLocation(field, index);
       if (location.line >= 0) line = location.line + 1;
     }
@@ -78,16 +79,21 @@ class Validator {
   void range(const Scope& parent, const google::protobuf::Message& owner, const char* field_name,
              const proto::Range& value, double low, double high, const std::string& unit) {
     const Scope scope = nested(parent, owner, field_name);
-    if (value.min() < low || value.min() > high) {
+    // Written so that NaN (which the text format accepts) fails every check.
+    if (!(value.min() >= low && value.min() <= high)) {
       error(scope, value, "min", "must be within [" + number(low) + ", " + number(high) + "] " + unit);
     }
-    if (value.max() < low || value.max() > high) {
+    if (!(value.max() >= low && value.max() <= high)) {
       error(scope, value, "max", "must be within [" + number(low) + ", " + number(high) + "] " + unit);
     }
     if (value.max() < value.min()) error(scope, value, "max", "must not be smaller than min");
   }
 
   const std::vector<std::string>& errors() const { return errors_; }
+
+  // ParseInfoTree aborts the process when a repeated field is looked up without an index or a
+  // singular one with an index; such problems are reported at the enclosing message's line.
+  static bool indexable(const FieldDescriptor* field, int index) { return field->is_repeated() == (index >= 0); }
 
   static std::string number(double value) {
     std::ostringstream text;
@@ -164,13 +170,16 @@ void validate_faults(Validator& validator, const Validator::Scope& root, const p
       continue;
     }
     if (!kinds.insert(fault.kind()).second) validator.error(entry, fault, "kind", kind_name + " is listed twice");
-    if (fault.has_enable_probability() && (fault.enable_probability() < 0 || fault.enable_probability() > 1)) {
+    if (fault.has_enable_probability() && !(fault.enable_probability() >= 0 && fault.enable_probability() <= 1)) {
       validator.error(entry, fault, "enable_probability", "a probability must be within [0, 1]");
     }
     if (is_probability_fault(fault.kind())) {
       validator.range(entry, fault, "rate", fault.rate(), 0, 1, "(a probability)");
     } else if (fault.kind() == proto::CLOCK_STEP || is_episode_fault(fault.kind())) {
       validator.range(entry, fault, "rate", fault.rate(), 0, 6000, "episodes per minute");
+      if (fault.rate().min() > 0 && fault.rate().min() < 1e-6) {
+        validator.error(entry, fault, "rate", "use 0 to turn an episode off; rates below 1e-6 per minute never fire");
+      }
     }
     if (is_episode_fault(fault.kind())) {
       validator.range(entry, fault, "duration_ms", fault.duration_ms(), 1, 3'600'000, "ms");
@@ -254,12 +263,17 @@ void validate(Validator& validator, const proto::Scenario& scenario) {
     if (work.clients() == 0 || work.clients() > kMaxClients) {
       validator.error(scope, work, "clients", "must be within [1, " + std::to_string(kMaxClients) + "]");
     }
-    if (work.write_fraction() < 0 || work.write_fraction() > 1) {
+    if (!(work.write_fraction() >= 0 && work.write_fraction() <= 1)) {
       validator.error(scope, work, "write_fraction", "a probability must be within [0, 1]");
     }
     validator.range(scope, work, "think_time_ms", work.think_time_ms(), 0, kMaxLatencyMs, "ms");
-    if (work.request_timeout_ms() <= 0 || work.request_timeout_ms() > kMaxLatencyMs) {
-      validator.error(scope, work, "request_timeout_ms", "must be within (0, 60000] ms");
+    if (!(work.request_timeout_ms() >= 0.001 && work.request_timeout_ms() <= kMaxLatencyMs)) {
+      validator.error(scope, work, "request_timeout_ms", "must be within [0.001, 60000] ms");
+    }
+    // Below a microsecond, durations round to (almost) no simulated time at all.
+    if (work.think_time_ms().max() < 0.001 && scenario.network().local_latency_ms().min() < 0.001) {
+      validator.error(scope, work, "think_time_ms",
+                      "with no think time and no network latency, simulated time would never advance");
     }
     if (work.value_bytes() > 256) validator.error(scope, work, "value_bytes", "at most 256 bytes");
     if (work.read_quorum() > servers) validator.error(scope, work, "read_quorum", "is larger than the " + std::to_string(servers) + " servers");
@@ -271,10 +285,10 @@ void validate(Validator& validator, const proto::Scenario& scenario) {
 
   validate_faults(validator, root, scenario);
 
-  if (!(scenario.duration_seconds() > 0) || scenario.duration_seconds() > kMaxSeconds) {
+  if (!(scenario.duration_seconds() > 0 && scenario.duration_seconds() <= kMaxSeconds)) {
     validator.error(root, scenario, "duration_seconds", "must be within (0, 1000000] seconds");
   }
-  if (!(scenario.quiesce_seconds() >= 0) || scenario.quiesce_seconds() > kMaxSeconds) {
+  if (!(scenario.quiesce_seconds() >= 0 && scenario.quiesce_seconds() <= kMaxSeconds)) {
     validator.error(root, scenario, "quiesce_seconds", "must be within [0, 1000000] seconds");
   }
   for (int i = 0; i < scenario.checks_size(); ++i) {

@@ -25,7 +25,7 @@ int64_t SimClock::global_delay(Duration local) const {
 }
 
 void SimClock::set_drift_ppm(double ppm, int64_t global_nanos) {
-  CAIRN_ASSERT(ppm > -100000 && ppm < 100000, "clock drift out of range");
+  CAIRN_ASSERT(ppm >= -100000 && ppm <= 100000, "clock drift out of range");
   // Rebase so that the monotonic reading is continuous across the change.
   monotonic_base_ = monotonic(global_nanos).time_since_epoch();
   rebase_global_ = global_nanos;

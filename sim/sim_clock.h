@@ -25,7 +25,7 @@ class SimClock {
   // Global nanoseconds that pass while this node's clock advances by `local` (rounded up).
   int64_t global_delay(Duration local) const;
 
-  // Drift in parts per million (e.g. 100 = 0.01 % fast); must be within +-100000.
+  // Drift in parts per million (e.g. 100 = 0.01 % fast); must be within [-100000, 100000].
   void set_drift_ppm(double ppm, int64_t global_nanos);
   void set_offset(Duration offset) { wall_offset_ = offset; }
   void step(Duration jump) { wall_offset_ += jump; }

@@ -105,8 +105,10 @@ void SimNetwork::deliver(NodeId from, NodeId to, const std::string& bytes, uint6
   simulator_->trace().record(simulator_->now(), TraceEvent::kDeliver, to, from, envelope.request_id(),
                              hash_text(envelope.message_type()));
   const ServiceId service = envelope.service();
-  Status dispatched = destination->services().dispatch(std::move(envelope));
-  if (!dispatched.ok()) drop(from, to, "no_service", service);
+  Status dispatched = destination->deliver(std::move(envelope));
+  if (!dispatched.ok()) {
+    drop(from, to, dispatched.code() == StatusCode::kNotFound ? "no_service" : "paused_buffer_full", service);
+  }
 }
 
 bool SimNetwork::blocked(NodeId from, NodeId to) const {

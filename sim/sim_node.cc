@@ -54,7 +54,17 @@ void SimNode::start() {
   process_->root().spawn("main", [this, context] { boot_(*this, context); });
 }
 
+Status SimNode::deliver(proto::Envelope&& envelope) {
+  if (paused()) {
+    if (held_messages_.size() >= kMaxHeldMessages) return Status::resource_exhausted("paused node's buffer is full");
+    held_messages_.push_back(std::move(envelope));
+    return {};
+  }
+  return services_.dispatch(std::move(envelope));
+}
+
 void SimNode::stop_process() {
+  held_messages_.clear();
   if (!up()) return;
   process_->kill();
   for (const auto& [local, event] : timers_) simulator_->cancel(event);
@@ -77,7 +87,11 @@ void SimNode::pause() {
 }
 
 void SimNode::unpause() {
-  if (up()) process_->unpause();
+  if (!up()) return;
+  process_->unpause();
+  std::vector<proto::Envelope> held = std::move(held_messages_);
+  held_messages_.clear();
+  for (proto::Envelope& envelope : held) (void)services_.dispatch(std::move(envelope));
 }
 
 void SimNode::wipe() {

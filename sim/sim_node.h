@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/proto/scenario.pb.h"
 #include "core/runtime/runtime.h"
@@ -59,6 +60,10 @@ class SimNode final : public Runtime {
   // Final teardown at the end of a run: like crash(), without touching the disk.
   void shut_down();
 
+  // Hands an arriving message to the node's services; while the node is paused, the message
+  // waits (as in a kernel socket buffer) until it resumes. NOT_FOUND if no service is bound.
+  Status deliver(proto::Envelope&& envelope);
+
   bool up() const { return process_ != nullptr; }
   bool paused() const { return up() && process_->paused(); }
   uint64_t incarnation() const { return incarnation_; }
@@ -101,6 +106,8 @@ class SimNode final : public Runtime {
   std::map<TimerId, TimerId> timers_;
   TimerId last_timer_id_ = 0;
   std::map<std::string, bool, std::less<>> buggify_sites_;
+  static constexpr std::size_t kMaxHeldMessages = 100'000;
+  std::vector<proto::Envelope> held_messages_;  // arrived while paused
 };
 
 }  // namespace cairn::sim

@@ -28,7 +28,8 @@ struct Child {
 
 // Child side: run the seed and write one tab-separated line to the pipe:
 // ok, trace hash, failed checks (comma-separated), first failure detail.
-[[noreturn]] void run_child(const proto::Scenario& scenario, uint64_t seed, int pipe_write) {
+[[noreturn]] void run_child(const proto::Scenario& scenario, uint64_t seed, int pipe_write, unsigned time_limit) {
+  if (time_limit > 0) ::alarm(time_limit);
   Result<RunReport> report = run_scenario(scenario, seed, RunOptions{});
   std::string line;
   if (!report.ok()) {
@@ -74,9 +75,15 @@ std::string read_all(int fd) {
   return text;
 }
 
-SeedOutcome parse_child_output(uint64_t seed, const std::string& output, int status) {
+SeedOutcome parse_child_output(uint64_t seed, const std::string& output, int status, unsigned time_limit) {
   SeedOutcome outcome;
   outcome.seed = seed;
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+    outcome.crashed = true;
+    outcome.detail = "the run exceeded the per-seed time limit of " + std::to_string(time_limit) +
+                     " s (a hang or a livelock)";
+    return outcome;
+  }
   if (WIFSIGNALED(status)) {
     outcome.crashed = true;
     outcome.detail = std::string("the run crashed with signal ") + std::to_string(WTERMSIG(status)) + " (" +
@@ -143,7 +150,7 @@ SweepResult run_sweep(const proto::Scenario& scenario, const SweepOptions& optio
       const pid_t pid = ::fork();
       if (pid == 0) {
         ::close(fds[0]);
-        run_child(scenario, seed, fds[1]);
+        run_child(scenario, seed, fds[1], options.seed_time_limit_seconds);
       }
       ::close(fds[1]);
       if (pid < 0) {
@@ -170,7 +177,7 @@ SweepResult run_sweep(const proto::Scenario& scenario, const SweepOptions& optio
     if (it == running.end()) continue;
     const std::string output = read_all(it->second.pipe_read);
     ::close(it->second.pipe_read);
-    SeedOutcome outcome = parse_child_output(it->second.seed, output, status);
+    SeedOutcome outcome = parse_child_output(it->second.seed, output, status, options.seed_time_limit_seconds);
     running.erase(it);
     if (options.on_progress) options.on_progress(outcome, finished.size() + 1, total);
     finished.emplace(outcome.seed, std::move(outcome));

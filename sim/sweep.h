@@ -31,6 +31,9 @@ struct SweepOptions {
   uint64_t first_seed = 1;
   uint64_t last_seed = 1;
   unsigned jobs = 1;
+  // A seed still running after this many wall-clock seconds is killed and reported as a failure
+  // (a hang or livelock), so one bad seed cannot stall a sweep.
+  unsigned seed_time_limit_seconds = 600;
   // Called after each seed finishes (in completion order), with how many are done.
   std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)> on_progress;
 };

@@ -88,20 +88,34 @@ Process::Process(Scheduler& scheduler, std::string name)
     : scheduler_(&scheduler), name_(std::move(name)), root_(std::make_unique<FiberScope>(*this)) {}
 
 Process::~Process() {
-  if (alive_) {
+  scheduler_->forget_deferred_kill(*this);
+  if (alive_ || live_fibers() > 0) {
     ScheduledFiber* running = scheduler_->running();
     CAIRN_ASSERT(running == nullptr || running->process != this, "a process cannot destroy itself");
-    kill();
+    alive_ = false;
+    finish_kill();
   }
   root_.reset();
   CAIRN_ASSERT(scopes_.empty(), "process '" + name_ + "' destroyed while scopes of it still exist");
 }
 
 void Process::kill() {
-  unpause();
-  alive_ = false;
   ScheduledFiber* self = scheduler_->running();
-  const bool killing_self = self != nullptr && self->process == this;
+  if (self != nullptr && self->process == this) {
+    if (alive_) {
+      pause();  // nothing else of the process runs until the loop finishes the kill
+      alive_ = false;
+      scheduler_->defer_kill(*this);
+    }
+    self->cancelled = true;
+    throw FiberCancelled{};
+  }
+  alive_ = false;
+  finish_kill();
+}
+
+void Process::finish_kill() {
+  unpause();
   // The root scope first: its fibers (a node's main fiber) own the objects that own the other
   // scopes, so unwinding them cancels those scopes in the right order. Then whatever is left.
   std::vector<FiberScope*> order{root_.get()};
@@ -110,13 +124,8 @@ void Process::kill() {
   }
   for (FiberScope* scope : order) {
     if (std::find(scopes_.begin(), scopes_.end(), scope) == scopes_.end()) continue;  // destroyed meanwhile
-    try {
-      scope->cancel();
-    } catch (const FiberCancelled&) {
-      // The calling fiber is in this scope; finish cancelling the others before it unwinds.
-    }
+    scope->cancel();
   }
-  if (killing_self) throw FiberCancelled{};
   CAIRN_ASSERT(live_fibers() == 0, "process '" + name_ + "' still has fibers after kill()");
 }
 

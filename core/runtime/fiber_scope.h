@@ -67,7 +67,9 @@ class Process {
   const std::string& name() const { return name_; }
 
   // Unwinds every fiber of the process. From a fiber of this process, does not return: the
-  // calling fiber is unwound last by a FiberCancelled thrown from kill().
+  // other fibers are frozen, the caller unwinds first (by a FiberCancelled thrown from kill()),
+  // and the scheduler finishes the kill from its loop, where no fiber of the process is on the
+  // stack (unwinding them on top of the caller could destroy objects the caller runs inside).
   void kill();
   bool alive() const { return alive_; }
 
@@ -80,6 +82,7 @@ class Process {
  private:
   friend class FiberScope;
   friend class Scheduler;
+  void finish_kill();
 
   Scheduler* scheduler_;
   std::string name_;

@@ -92,7 +92,20 @@ bool Scheduler::run_one() {
     ready_.pop_front();
   }
   resume(*fiber);
+  if (running_ == nullptr) finish_deferred_kills();
   return true;
+}
+
+void Scheduler::finish_deferred_kills() {
+  while (!deferred_kills_.empty()) {
+    Process* process = deferred_kills_.back();
+    deferred_kills_.pop_back();
+    process->finish_kill();
+  }
+}
+
+void Scheduler::forget_deferred_kill(Process& process) {
+  deferred_kills_.erase(std::remove(deferred_kills_.begin(), deferred_kills_.end(), &process), deferred_kills_.end());
 }
 
 std::size_t Scheduler::run_until_idle() {

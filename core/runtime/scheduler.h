@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/runtime/fiber.h"
 #include "core/runtime/random.h"
@@ -100,6 +101,10 @@ class Scheduler {
   // Removes a fiber from the ready queue (when it is cancelled or its process pauses).
   void remove_from_ready(ScheduledFiber& fiber);
 
+  // A process killed from one of its own fibers is finished from the loop (see Process::kill).
+  void defer_kill(Process& process) { deferred_kills_.push_back(&process); }
+  void forget_deferred_kill(Process& process);
+
   FiberId next_fiber_id() { return ++last_fiber_id_; }
   uint64_t next_timeout_token() { return ++last_timeout_token_; }
   StackPool& stacks() { return stacks_; }
@@ -110,11 +115,13 @@ class Scheduler {
   friend class FiberScope;
   friend class Process;  // moves a paused process's fibers between ready_ and its held list
   void throw_if_interrupted(ScheduledFiber& fiber);
+  void finish_deferred_kills();
 
   Options options_;
   Random random_;
   StackPool stacks_;
   std::deque<ScheduledFiber*> ready_;
+  std::vector<Process*> deferred_kills_;
   ScheduledFiber* running_ = nullptr;
   FiberId last_fiber_id_ = 0;
   uint64_t last_timeout_token_ = 0;

@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "cairnd: the Cairn daemon. Runs one node of a cluster on real TCP and disk; the code is the same\n"
       "core that cairn-sim tests under simulated faults. Today a node serves the replicated register.\n\n"
-      "Exit status: 0 after SIGTERM/SIGINT, 1 when serving failed, 2 for bad flags or a foreign data directory."};
+      "Exit status: 0 after SIGTERM/SIGINT, 1 when serving failed, 2 for bad flags or a foreign data directory.", "cairnd"};
   Flags flags;
   app.set_version_flag("--version", "cairnd 0.1.0");
   app.add_option("--node-id", flags.node_id, "This node's id (a positive integer, unique in the cluster)")

@@ -29,12 +29,13 @@ CheckOutcome fail(proto::Check check, std::string detail) { return {check, false
 
 CheckOutcome check_acknowledged_writes_durable(const RegisterCheckInput& input) {
   constexpr proto::Check kCheck = proto::ACKNOWLEDGED_WRITES_DURABLE;
+  // The newest value any client was told about: acknowledged by a write, or returned by a read
+  // (a read returns a value only once a majority holds it, so it is as committed as a write).
   const RegisterOperation* newest = nullptr;
   std::size_t newest_index = 0;
   for (std::size_t i = 0; i < input.history->size(); ++i) {
     const RegisterOperation& operation = (*input.history)[i];
-    if (operation.write && operation.ok() &&
-        (newest == nullptr || register_value_newer(operation.value, newest->value))) {
+    if (operation.ok() && (newest == nullptr || register_value_newer(operation.value, newest->value))) {
       newest = &operation;
       newest_index = i;
     }
@@ -73,7 +74,7 @@ CheckOutcome check_acknowledged_writes_durable(const RegisterCheckInput& input) 
                             " servers have intact state, fewer than a majority (" + states + ")");
   }
   if (behind >= majority) {
-    return fail(kCheck, "newest acknowledged " + describe(*newest, newest_index) + " is missing from " +
+    return fail(kCheck, "the value of " + describe(*newest, newest_index) + " is missing from " +
                             std::to_string(behind) + " intact servers, a majority (" + states + ")");
   }
   return pass(kCheck);

@@ -3,7 +3,8 @@
 // an explanation naming the operations involved.
 //
 //  acknowledged_writes_durable   if every server crashed now and restarted from its disk, every
-//                                read quorum would still see the newest acknowledged write;
+//                                read quorum would still see the newest value a client was told
+//                                about (by an acknowledged write or a successful read);
 //  reads_see_acknowledged_writes a read that started after an operation completed returns that
 //                                operation's value or a newer one (real-time order);
 //  reads_return_written_values   every value read was written by some client (or is the initial

@@ -39,6 +39,7 @@ struct SweepFlags {
   std::string scenario_path;
   std::string seeds;
   unsigned jobs = 0;
+  unsigned seed_time_limit = 600;
   bool json = false;
 };
 
@@ -121,11 +122,15 @@ int sweep_command(const SweepFlags& flags) {
   const std::size_t total = static_cast<std::size_t>(last - first + 1);
   Progress progress(::isatty(STDERR_FILENO) != 0, total);
   const auto started = std::chrono::steady_clock::now();
-  SweepOptions options{first, last, jobs, [&](const SeedOutcome& outcome, std::size_t done, std::size_t) {
-                         const double elapsed =
-                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-                         progress.update(outcome, done, elapsed);
-                       }};
+  SweepOptions options;
+  options.first_seed = first;
+  options.last_seed = last;
+  options.jobs = jobs;
+  options.seed_time_limit_seconds = flags.seed_time_limit;
+  options.on_progress = [&](const SeedOutcome& outcome, std::size_t done, std::size_t) {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    progress.update(outcome, done, elapsed);
+  };
   SweepResult result = run_sweep(*scenario, options);
   const std::size_t failed = result.failed();
   if (flags.json) {
@@ -181,7 +186,7 @@ int main(int argc, char** argv) {
       "cairn-sim: run a Cairn cluster inside one process on a simulated network, disk and clock, under seeded\n"
       "fault injection. A run is a pure function of (binary, scenario, seed): the same seed gives the same\n"
       "trace hash, so any failure can be replayed exactly.\n\n"
-      "Exit status: 0 if every check passed, 1 if a check failed, 2 for bad input."};
+      "Exit status: 0 if every check passed, 1 if a check failed, 2 for bad input.", "cairn-sim"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "cairn-sim 0.1.0");
 
@@ -202,8 +207,15 @@ int main(int argc, char** argv) {
   sweep->add_option("--seeds", sweep_flags.seeds, "Seed range A..B, inclusive (for example 1..500)")->required();
   sweep->add_option("--jobs", sweep_flags.jobs, "Seeds run at once (default: the number of CPUs)")
       ->check(CLI::Range(1u, 1024u));
+  sweep->add_option("--seed-time-limit", sweep_flags.seed_time_limit,
+                    "Wall-clock seconds after which a seed is killed and counted as failed (default 600)")
+      ->check(CLI::Range(1u, 86400u));
   sweep->add_flag("--json", sweep_flags.json, "Print one JSON object with the failing seeds instead of the summary");
 
+  if (argc == 1) {
+    std::cerr << app.help() << "\nFor example: cairn-sim run scenarios/quickstart.textproto --seed 1\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

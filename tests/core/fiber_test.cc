@@ -306,3 +306,34 @@ TEST_F(FiberTest, RandomOrderIsAFunctionOfTheSeed) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// A fiber deep inside a child scope kills its own process: the child scope's owner lives on the
+// main fiber's stack, so the kill must not unwind main on top of the caller (that would destroy
+// the scope the caller runs in). The caller unwinds first; the loop finishes the rest.
+TEST_F(FiberTest, KillFromAFiberInAChildScopeUnwindsSafely) {
+  int live = 0;
+  bool handler_continued = false;
+  Event never;
+  process().root().spawn("main", [&] {
+    Tracked owner(&live);
+    FiberScope handlers(process());
+    handlers.spawn("handler", [&] {
+      Tracked tracked(&live);
+      Scheduler::current()->yield();
+      process().kill();
+      handler_continued = true;
+    });
+    never.wait();
+  });
+  run();
+  EXPECT_FALSE(handler_continued);
+  EXPECT_EQ(live, 0);
+  EXPECT_EQ(process().live_fibers(), 0u);
+  EXPECT_FALSE(process().alive());
+}
+
+}  // namespace
+}  // namespace cairn

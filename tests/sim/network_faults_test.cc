@@ -180,3 +180,23 @@ TEST(NetworkFaults, UnknownDestinationAndOversizedMessagesAreLocalErrors) {
 
 }  // namespace
 }  // namespace cairn::sim
+
+namespace cairn::sim {
+namespace {
+
+TEST(NetworkFaults, APausedNodeReceivesNothingUntilItResumes) {
+  PingCounts counts;
+  World world(9, 2, ping_service(counts));
+  world.start_all();
+  world.run_for(milliseconds(10));
+  world.node(2).pause();
+  for (int i = 0; i < 3; ++i) ping(world, 1, 2);
+  world.run_for(seconds(1));
+  EXPECT_EQ(counts.of(1, 2), 0) << "a frozen process handles nothing";
+  world.node(2).unpause();
+  world.run_for(milliseconds(1));
+  EXPECT_EQ(counts.of(1, 2), 3) << "the buffered messages arrive on resume";
+}
+
+}  // namespace
+}  // namespace cairn::sim

@@ -103,7 +103,7 @@ TEST(RegisterChecks, DurabilityCountsWhatARestartWouldFind) {
   EXPECT_FALSE(check_acknowledged_writes_durable(input).passed) << "a majority would read the older value";
 
   auto damaged = file_image(version(5, 1, "five"));
-  damaged[20] ^= std::byte{1};
+  damaged[RegisterStore::kSlotSize + 16] ^= std::byte{1};  // the newer slot's payload
   input.durable_register_files = {damaged, file_image(version(5, 1, "five")), std::nullopt};
   CheckOutcome outcome = check_acknowledged_writes_durable(input);
   EXPECT_FALSE(outcome.passed) << "one intact server of three is not a majority";

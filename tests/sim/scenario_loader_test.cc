@@ -16,6 +16,13 @@ workload { register { clients: 2 write_fraction: 0.5 } }
 duration_seconds: 5
 )";
 
+// kMinimal with other register workload fields.
+std::string with_workload(const std::string& fields) {
+  std::string text = kMinimal;
+  text.replace(text.find("clients: 2 write_fraction: 0.5"), 30, fields);
+  return text;
+}
+
 std::string error_for(const std::string& text) {
   auto scenario = parse_scenario(text, "bad.textproto");
   EXPECT_FALSE(scenario.ok());
@@ -59,7 +66,7 @@ TEST(ScenarioLoader, SemanticErrorsNameLineAndField) {
                            "  faults { kind: MESSAGE_LOSS rate { min: 0.1 max: 1.5 } }\n"
                            "}\n";
   const std::string error = error_for(text);
-  EXPECT_NE(error.find("bad.textproto:8: faults.faults[0].rate.max"), std::string::npos) << error;
+  EXPECT_NE(error.find("bad.textproto:7: faults.faults[0].rate.max"), std::string::npos) << error;
 }
 
 TEST(ScenarioLoader, EveryProblemIsReported) {
@@ -83,10 +90,42 @@ TEST(ScenarioLoader, MissingFileIsNotFound) {
 }
 
 TEST(ScenarioLoader, QuorumsAndRegionsAreChecked) {
-  EXPECT_NE(error_for(kMinimal + "workload { register { clients: 1 read_quorum: 4 } }\n").find("read_quorum"),
+  EXPECT_NE(error_for(with_workload("clients: 1 read_quorum: 4")).find("read_quorum"), std::string::npos);
+  EXPECT_NE(error_for(with_workload("clients: 1 client_region: \"mars\"")).find("mars"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cairn::sim
+
+namespace cairn::sim {
+namespace {
+
+TEST(ScenarioLoader, NotANumberIsRejectedEverywhere) {
+  EXPECT_NE(error_for(kMinimal + "network { local_latency_ms { min: nan max: 1 } }\n").find("local_latency_ms.min"),
             std::string::npos);
-  EXPECT_NE(error_for(kMinimal + "workload { register { clients: 1 client_region: \"mars\" } }\n").find("mars"),
+  EXPECT_NE(error_for(kMinimal + "faults { faults { kind: MESSAGE_LOSS rate { min: 0 max: nan } } }\n").find("rate.max"),
             std::string::npos);
+  EXPECT_NE(error_for(with_workload("clients: 1 request_timeout_ms: nan")).find("request_timeout_ms"),
+            std::string::npos);
+}
+
+TEST(ScenarioLoader, BoundaryValuesThatAreAcceptedAlsoRun) {
+  auto scenario = parse_scenario(kMinimal + "faults { faults { kind: CLOCK_DRIFT magnitude { min: 100000 max: 100000 } } }\n",
+                                 "drift");
+  EXPECT_TRUE(scenario.ok()) << scenario.status().message();
+}
+
+TEST(ScenarioLoader, RatesTooSmallToEverFireAreRejected) {
+  const std::string error =
+      error_for(kMinimal + "faults { faults { kind: NODE_CRASH rate { min: 1e-12 max: 1e-12 } duration_ms { min: 1 max: 2 } } }\n");
+  EXPECT_NE(error.find("never fire"), std::string::npos) << error;
+}
+
+TEST(ScenarioLoader, TimeMustBeAbleToAdvance) {
+  // (A range of 0..0 means "unset" and gets the default, so the trap needs tiny values.)
+  const std::string error = error_for(with_workload("clients: 1 think_time_ms { min: 0 max: 1e-7 }") +
+                                      "network { local_latency_ms { min: 0 max: 1e-7 } }\n");
+  EXPECT_NE(error.find("never advance"), std::string::npos) << error;
 }
 
 }  // namespace
