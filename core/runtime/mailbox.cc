@@ -3,7 +3,7 @@
 
 namespace cairn {
 
-Result<std::unique_ptr<Mailbox>> Mailbox::open(Network& network, ServiceId service, std::size_t capacity) {
+Result<std::unique_ptr<Mailbox>> Mailbox::create(Network& network, ServiceId service, std::size_t capacity) {
   std::unique_ptr<Mailbox> mailbox(new Mailbox(capacity));
   Mailbox* raw = mailbox.get();
   CAIRN_ASSIGN_OR_RETURN(raw->binding_, network.bind(service, [raw](proto::Envelope&& envelope) {

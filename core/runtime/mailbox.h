@@ -14,7 +14,7 @@ namespace cairn {
 
 class Mailbox {
  public:
-  static Result<std::unique_ptr<Mailbox>> open(Network& network, ServiceId service, std::size_t capacity);
+  static Result<std::unique_ptr<Mailbox>> create(Network& network, ServiceId service, std::size_t capacity);
   ~Mailbox();
 
   // Blocks until a message arrives.

@@ -304,3 +304,52 @@ TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
 
 }  // namespace
 }  // namespace cairn::net
+
+namespace cairn::net {
+namespace {
+
+struct CommandOutcome {
+  int exit_code;
+  std::string output;
+};
+
+CommandOutcome run_cairnd(const std::string& arguments) {
+  const std::string command = std::string(CAIRND_PATH) + " " + arguments + " 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+TEST(CairndFlags, BadFlagsExitTwoWithAnExplanation) {
+  const std::string directory = ::testing::TempDir() + "/cairnd-flags";
+  const std::map<std::string, std::string> cases{
+      {"", "--node-id is required"},
+      {"--node-id 0 --listen 127.0.0.1:0 --data-dir " + directory, "not in range"},
+      {"--node-id 1 --listen nowhere --data-dir " + directory, "needs a port"},
+      {"--node-id 1 --listen 127.0.0.1:0 --data-dir " + directory + " --peer 2", "should be ID=HOST:PORT"},
+      {"--node-id 1 --listen 127.0.0.1:0 --data-dir " + directory + " --peer 1=127.0.0.1:5", "not this node's"},
+      {"--node-id 1 --listen 127.0.0.1:0 --data-dir " + directory + " --initial-cluster-state maybe", "new"},
+  };
+  for (const auto& [arguments, expected] : cases) {
+    CommandOutcome outcome = run_cairnd(arguments);
+    EXPECT_EQ(outcome.exit_code, 2) << arguments << "\n" << outcome.output;
+    EXPECT_NE(outcome.output.find(expected), std::string::npos) << arguments << "\n" << outcome.output;
+  }
+}
+
+TEST(CairndFlags, RefusesADataDirectoryOfAnotherNode) {
+  char pattern[] = "/tmp/cairnd-identity-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::string directory = pattern;
+  std::ofstream(directory + "/node.id") << "7\n";
+  CommandOutcome outcome = run_cairnd("--node-id 1 --listen 127.0.0.1:0 --data-dir " + directory);
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("belongs to node 7, not node 1"), std::string::npos) << outcome.output;
+  std::filesystem::remove_all(directory);
+}
+
+}  // namespace
+}  // namespace cairn::net

@@ -200,3 +200,37 @@ TEST(NetworkFaults, APausedNodeReceivesNothingUntilItResumes) {
 
 }  // namespace
 }  // namespace cairn::sim
+
+#include "core/runtime/mailbox.h"
+
+namespace cairn::sim {
+namespace {
+
+TEST(NetworkFaults, MailboxQueuesUpToItsCapacityAndCountsTheRest) {
+  std::vector<uint64_t> received;
+  uint64_t dropped = 0;
+  World world(10, 2, [&](Runtime& runtime, const BootContext&) {
+    if (runtime.node_id() != 2) return;
+    auto mailbox = Mailbox::create(runtime.network(), kPing, 4);
+    ASSERT_TRUE(mailbox.ok());
+    EXPECT_EQ(Mailbox::create(runtime.network(), kPing, 4).status().code(), StatusCode::kAlreadyExists);
+    runtime.sleep(seconds(1));  // let ten messages arrive while nobody receives
+    dropped = (*mailbox)->dropped();
+    while ((*mailbox)->queued() > 0) received.push_back((*mailbox)->receive().value().request_id());
+  });
+  world.start_all();
+  world.run_for(milliseconds(10));
+  for (uint64_t i = 1; i <= 10; ++i) {
+    proto::Envelope envelope;
+    envelope.set_destination(2);
+    envelope.set_service(kPing);
+    envelope.set_request_id(i);
+    ASSERT_TRUE(world.simulator.network().send(1, envelope).ok());
+  }
+  world.run_for(seconds(2));
+  EXPECT_EQ(received.size(), 4u);
+  EXPECT_EQ(dropped, 6u);
+}
+
+}  // namespace
+}  // namespace cairn::sim
