@@ -51,14 +51,27 @@ void Nemesis::schedule_next(proto::FaultKind kind) {
   const double remaining_seconds = static_cast<double>(until_ - simulator_->now()) / 1e9;
   if (!(wait_seconds < remaining_seconds)) return;
   const Duration wait{static_cast<int64_t>(wait_seconds * 1e9)};
-  auto id = std::make_shared<TimerId>(0);
-  *id = simulator_->schedule(wait, [this, kind, id] {
-    pending_.erase(*id);
+  schedule_tracked(wait, [this, kind] {
     if (healed_) return;
     begin_episode(kind);
     schedule_next(kind);
   });
+}
+
+void Nemesis::schedule_tracked(Duration delay, std::function<void()> action) {
+  auto id = std::make_shared<TimerId>(0);
+  *id = simulator_->schedule(delay, [this, id, action = std::move(action)] {
+    pending_.erase(*id);
+    action();
+  });
   pending_.insert(*id);
+}
+
+void Nemesis::end_network_episode_after(Duration duration, proto::FaultKind kind, std::function<void()> end) {
+  schedule_tracked(duration, [this, kind, end = std::move(end)] {
+    end();
+    simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, 0, hash_text(fault_kind_name(kind)));
+  });
 }
 
 std::vector<NodeId> Nemesis::up_servers() const {
@@ -144,13 +157,7 @@ void Nemesis::partition(proto::FaultKind kind, Duration duration) {
   }
   const uint64_t episode = simulator_->network().block(links);
   simulator_->count_fault(fault_kind_name(kind), subject, links.size());
-  auto id = std::make_shared<TimerId>(0);
-  *id = simulator_->schedule(duration, [this, episode, id, kind] {
-    pending_.erase(*id);
-    simulator_->network().unblock(episode);
-    simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, 0, hash_text(fault_kind_name(kind)), episode);
-  });
-  pending_.insert(*id);
+  end_network_episode_after(duration, kind, [this, episode] { simulator_->network().unblock(episode); });
 }
 
 void Nemesis::clog(proto::FaultKind kind, Duration duration) {
@@ -170,13 +177,7 @@ void Nemesis::clog(proto::FaultKind kind, Duration duration) {
   }
   const uint64_t episode = simulator_->network().clog(links);
   simulator_->count_fault(fault_kind_name(kind), subject, links.size());
-  auto id = std::make_shared<TimerId>(0);
-  *id = simulator_->schedule(duration, [this, episode, id, kind] {
-    pending_.erase(*id);
-    simulator_->network().unclog(episode);
-    simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, 0, hash_text(fault_kind_name(kind)), episode);
-  });
-  pending_.insert(*id);
+  end_network_episode_after(duration, kind, [this, episode] { simulator_->network().unclog(episode); });
 }
 
 void Nemesis::take_down(proto::FaultKind kind, Duration duration) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <vector>
@@ -35,6 +36,9 @@ class Nemesis {
 
  private:
   void schedule_next(proto::FaultKind kind);
+  // Runs `action` after `delay` unless heal_all() cancels it first.
+  void schedule_tracked(Duration delay, std::function<void()> action);
+  void end_network_episode_after(Duration duration, proto::FaultKind kind, std::function<void()> end);
   void begin_episode(proto::FaultKind kind);
   void partition(proto::FaultKind kind, Duration duration);
   void clog(proto::FaultKind kind, Duration duration);

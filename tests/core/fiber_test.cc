@@ -3,6 +3,8 @@
 // stack with its destructors run.
 #include <gtest/gtest.h>
 
+#include "tests/support/test_support.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,12 +33,7 @@ class FiberTest : public ::testing::Test {
   std::unique_ptr<Process> process_ = std::make_unique<Process>(scheduler_, "test");
 };
 
-// Counts live instances, to prove that cancellation runs destructors.
-struct Tracked {
-  explicit Tracked(int* live) : live_(live) { ++*live_; }
-  ~Tracked() { --*live_; }
-  int* live_;
-};
+using testing::Tracked;
 
 TEST_F(FiberTest, FibersRunInSpawnOrderUnderFifo) {
   std::vector<int> order;

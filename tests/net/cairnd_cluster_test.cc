@@ -23,6 +23,7 @@
 #include "core/register/register_client.h"
 #include "net/epoll_runtime.h"
 #include "net/frame_codec.h"
+#include "tests/support/test_support.h"
 
 namespace cairn::net {
 namespace {
@@ -248,16 +249,21 @@ bool node_closes_connection_after(uint16_t port, const std::string& bytes) {
   return closed;
 }
 
-std::string hello_frame(NodeId id) {
-  proto::Hello hello;
-  hello.set_node_id(id);
-  hello.set_protocol_version(1);
+// One frame carrying `message` in an envelope, as the transport would send it.
+std::string frame_of(const google::protobuf::Message& message) {
   proto::Envelope envelope;
-  envelope.set_message_type(proto::Hello::descriptor()->full_name());
-  envelope.set_payload(hello.SerializeAsString());
+  envelope.set_message_type(message.GetDescriptor()->full_name());
+  envelope.set_payload(message.SerializeAsString());
   std::string frame;
   encode_frame(envelope, frame);
   return frame;
+}
+
+std::string hello_frame(NodeId id, uint32_t protocol_version = 1) {
+  proto::Hello hello;
+  hello.set_node_id(id);
+  hello.set_protocol_version(protocol_version);
+  return frame_of(hello);
 }
 
 TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
@@ -267,24 +273,8 @@ TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
   const std::map<std::string, std::string> attacks{
       {"oversized length", std::string("\xff\xff\xff\x7f", 4)},
       {"garbage frame", std::string("\x08\x00\x00\x00", 4) + "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"},
-      {"not a hello", [] {
-         proto::Envelope envelope;
-         envelope.set_message_type("cairn.proto.RegisterReadRequest");
-         std::string frame;
-         encode_frame(envelope, frame);
-         return frame;
-       }()},
-      {"wrong protocol version", [] {
-         proto::Hello hello;
-         hello.set_node_id(77);
-         hello.set_protocol_version(99);
-         proto::Envelope envelope;
-         envelope.set_message_type(proto::Hello::descriptor()->full_name());
-         envelope.set_payload(hello.SerializeAsString());
-         std::string frame;
-         encode_frame(envelope, frame);
-         return frame;
-       }()},
+      {"not a hello", frame_of(proto::RegisterReadRequest())},
+      {"wrong protocol version", hello_frame(77, 99)},
       {"garbage after a valid hello", hello_frame(77) + std::string("\x03\x00\x00\x00", 4) + "\xff\xff\xff"},
       {"oversized after a valid hello", hello_frame(78) + std::string("\x00\x00\x00\x7f", 4)},
   };
@@ -308,20 +298,9 @@ TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
 namespace cairn::net {
 namespace {
 
-struct CommandOutcome {
-  int exit_code;
-  std::string output;
-};
+using testing::CommandOutcome;
 
-CommandOutcome run_cairnd(const std::string& arguments) {
-  const std::string command = std::string(CAIRND_PATH) + " " + arguments + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+CommandOutcome run_cairnd(const std::string& arguments) { return testing::run_command(CAIRND_PATH, arguments); }
 
 TEST(CairndFlags, BadFlagsExitTwoWithAnExplanation) {
   const std::string directory = ::testing::TempDir() + "/cairnd-flags";

@@ -2,6 +2,8 @@
 // blocked fiber, RPC works over the loopback path, and shutdown unwinds every fiber.
 #include <gtest/gtest.h>
 
+#include "tests/support/test_support.h"
+
 #include "core/proto/register.pb.h"
 #include "core/runtime/event.h"
 #include "core/runtime/rpc.h"
@@ -10,6 +12,8 @@
 
 namespace cairn::net {
 namespace {
+
+using cairn::testing::Tracked;
 
 std::unique_ptr<EpollRuntime> make_runtime() {
   EpollRuntime::Options options;
@@ -88,11 +92,6 @@ TEST(EpollRuntime, UnknownDestinationIsAnError) {
 TEST(EpollRuntime, ReturningFromMainUnwindsOtherFibers) {
   auto runtime = make_runtime();
   int live = 0;
-  struct Tracked {
-    int* live;
-    explicit Tracked(int* counter) : live(counter) { ++*live; }
-    ~Tracked() { --*live; }
-  };
   runtime->run([&] {
     for (int i = 0; i < 5; ++i) {
       runtime->spawn("sleeper", [&] {

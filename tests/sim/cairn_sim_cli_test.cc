@@ -6,24 +6,14 @@
 #include <cstdio>
 #include <fstream>
 #include <regex>
-#include <sys/wait.h>
+
+#include "tests/support/test_support.h"
 
 namespace {
 
-struct Outcome {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using Outcome = cairn::testing::CommandOutcome;
 
-Outcome cairn_sim(const std::string& arguments) {
-  const std::string command = std::string(CAIRN_SIM_PATH) + " " + arguments + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+Outcome cairn_sim(const std::string& arguments) { return cairn::testing::run_command(CAIRN_SIM_PATH, arguments); }
 
 const std::string kQuickstart = std::string(CAIRN_SOURCE_DIR) + "/scenarios/quickstart.textproto";
 

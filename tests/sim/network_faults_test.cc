@@ -31,6 +31,17 @@ BootFunction ping_service(PingCounts& counts) {
   };
 }
 
+// Sends `count` pings numbered 1..count (in request_id) from one node to another.
+void send_numbered(World& world, NodeId from, NodeId to, uint64_t count) {
+  for (uint64_t i = 1; i <= count; ++i) {
+    proto::Envelope envelope;
+    envelope.set_destination(to);
+    envelope.set_service(kPing);
+    envelope.set_request_id(i);
+    ASSERT_TRUE(world.simulator.network().send(from, envelope).ok());
+  }
+}
+
 void ping(World& world, NodeId from, NodeId to) {
   proto::Envelope envelope;
   envelope.set_destination(to);
@@ -134,13 +145,7 @@ TEST(NetworkFaults, ReorderingDelaysSomeMessagesPastOthers) {
   }, &plan);
   world.start_all();
   world.run_for(milliseconds(10));
-  for (uint64_t i = 1; i <= 40; ++i) {
-    proto::Envelope envelope;
-    envelope.set_destination(2);
-    envelope.set_service(kPing);
-    envelope.set_request_id(i);
-    ASSERT_TRUE(world.simulator.network().send(1, envelope).ok());
-  }
+  send_numbered(world, 1, 2, 40);
   world.run_for(seconds(1));
   ASSERT_EQ(order.size(), 40u);
   EXPECT_FALSE(std::is_sorted(order.begin(), order.end()));
@@ -220,13 +225,7 @@ TEST(NetworkFaults, MailboxQueuesUpToItsCapacityAndCountsTheRest) {
   });
   world.start_all();
   world.run_for(milliseconds(10));
-  for (uint64_t i = 1; i <= 10; ++i) {
-    proto::Envelope envelope;
-    envelope.set_destination(2);
-    envelope.set_service(kPing);
-    envelope.set_request_id(i);
-    ASSERT_TRUE(world.simulator.network().send(1, envelope).ok());
-  }
+  send_numbered(world, 1, 2, 10);
   world.run_for(seconds(2));
   EXPECT_EQ(received.size(), 4u);
   EXPECT_EQ(dropped, 6u);

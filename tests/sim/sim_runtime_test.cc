@@ -2,6 +2,8 @@
 // unwound, unsynced data gone), restart from disk, pause, and buggify determinism.
 #include <gtest/gtest.h>
 
+#include "tests/support/test_support.h"
+
 #include "core/runtime/event.h"
 #include "core/runtime/mutex.h"
 #include "core/runtime/timeout.h"
@@ -9,6 +11,8 @@
 
 namespace cairn::sim {
 namespace {
+
+using cairn::testing::Tracked;
 
 using testing::World;
 
@@ -101,11 +105,6 @@ TEST(SimRuntime, CrashUnwindsFibersAndDropsUnsyncedData) {
   int live = 0;
   int boots = 0;
   std::string recovered;
-  struct Tracked {
-    int* live;
-    explicit Tracked(int* counter) : live(counter) { ++*live; }
-    ~Tracked() { --*live; }
-  };
   World world(6, 1, [&](Runtime& runtime, const BootContext& context) {
     ++boots;
     FileSystem& fs = runtime.file_system();
