@@ -11,6 +11,9 @@ SEED ?= 1
 ifeq ($(SANITIZE),1)
 BUILD_DIR ?= build-asan
 BUILD_TYPE ?= RelWithDebInfo
+# Fake stacks catch use-after-return across fiber switches too (core/runtime/fiber.cc annotates them).
+export ASAN_OPTIONS ?= detect_stack_use_after_return=1:detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 else
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo

@@ -58,50 +58,46 @@ int64_t EpollLoop::wall_nanos() { return clock_nanos(CLOCK_REALTIME); }
 
 Result<std::unique_ptr<EpollLoop>> EpollLoop::create(bool handle_signals) {
   const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd < 0) return errno_status("epoll_create1", errno);
+  if (epoll_fd < 0) return CAIRN_ERRNO_STATUS("epoll_create1");
   int signal_fd = -1;
-  sigset_t previous_mask;
-  sigemptyset(&previous_mask);
   if (handle_signals) {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigset_t previous_mask;
     if (::sigprocmask(SIG_BLOCK, &signals, &previous_mask) != 0) {
       ::close(epoll_fd);
-      return errno_status("sigprocmask", errno);
+      return CAIRN_ERRNO_STATUS("sigprocmask");
     }
-    signal_fd = ::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (signal_fd < 0) {
+    auto undo = [&](const char* what) {
+      Status status = CAIRN_ERRNO_STATUS(what);
+      ::sigprocmask(SIG_SETMASK, &previous_mask, nullptr);
+      if (signal_fd >= 0) ::close(signal_fd);
       ::close(epoll_fd);
-      return errno_status("signalfd", errno);
-    }
+      return status;
+    };
+    signal_fd = ::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd < 0) return undo("signalfd");
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.fd = signal_fd;
-    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &event) != 0) {
-      ::close(signal_fd);
-      ::close(epoll_fd);
-      return errno_status("epoll_ctl(signalfd)", errno);
-    }
+    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &event) != 0) return undo("epoll_ctl(signalfd)");
   }
   // Writing to a socket whose peer went away must give EPIPE, not kill the process.
   ::signal(SIGPIPE, SIG_IGN);
-  return std::unique_ptr<EpollLoop>(new EpollLoop(epoll_fd, signal_fd, handle_signals, previous_mask));
+  return std::unique_ptr<EpollLoop>(new EpollLoop(epoll_fd, signal_fd));
 }
 
-EpollLoop::EpollLoop(int epoll_fd, int signal_fd, bool restore_signal_mask, const sigset_t& previous_mask)
+EpollLoop::EpollLoop(int epoll_fd, int signal_fd)
     : epoll_fd_(epoll_fd),
       signal_fd_(signal_fd),
-      restore_signal_mask_(restore_signal_mask),
-      previous_mask_(previous_mask),
       scheduler_(Scheduler::Options{.order = Scheduler::Order::kFifo}),
       installation_(scheduler_) {}
 
 EpollLoop::~EpollLoop() {
   if (signal_fd_ >= 0) ::close(signal_fd_);
   ::close(epoll_fd_);
-  if (restore_signal_mask_) ::sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);
 }
 
 TimerId EpollLoop::add_timer(Duration delay, std::function<void()> callback) {
@@ -132,20 +128,21 @@ void EpollLoop::unwatch(int fd) {
   watched_.erase(it);
 }
 
-void EpollLoop::wait_readable(int fd) {
+EpollLoop::Watched& EpollLoop::watched(int fd) {
   auto it = watched_.find(fd);
   CAIRN_ASSERT(it != watched_.end(), "waiting on a descriptor that is not watched");
-  Watched& state = *it->second;
-  state.readable = false;
-  while (!state.readable) wait_on(state.readers);
+  return *it->second;
+}
+
+// The entry is looked up again after every wake-up: nothing is held across a park.
+void EpollLoop::wait_readable(int fd) {
+  watched(fd).readable = false;
+  while (!watched(fd).readable) wait_on(watched(fd).readers);
 }
 
 void EpollLoop::wait_writable(int fd) {
-  auto it = watched_.find(fd);
-  CAIRN_ASSERT(it != watched_.end(), "waiting on a descriptor that is not watched");
-  Watched& state = *it->second;
-  state.writable = false;
-  while (!state.writable) wait_on(state.writers);
+  watched(fd).writable = false;
+  while (!watched(fd).writable) wait_on(watched(fd).writers);
 }
 
 void EpollLoop::dispatch(int fd, uint32_t events) {
@@ -186,9 +183,12 @@ void EpollLoop::run_until(const std::function<bool()>& done) {
       callback();
       fired = true;
     }
-    if (fired) continue;
+    // After timers fired there may be fibers to run: only peek at I/O then, so that a stream of
+    // timers can delay but never starve the sockets.
     int timeout_ms = -1;
-    if (auto next = timers_.next_due()) {
+    if (fired || scheduler_.has_ready()) {
+      timeout_ms = 0;
+    } else if (auto next = timers_.next_due()) {
       const int64_t wait = *next - monotonic_nanos();
       timeout_ms = wait <= 0 ? 0 : static_cast<int>(std::min<int64_t>((wait + 999'999) / 1'000'000, 60'000));
     }

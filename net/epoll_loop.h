@@ -22,7 +22,9 @@ namespace cairn::net {
 
 class EpollLoop {
  public:
-  // `handle_signals`: block SIGTERM and SIGINT and deliver them to on_signal() instead.
+  // `handle_signals`: block SIGTERM and SIGINT and deliver them to on_signal() instead. They stay
+  // blocked after the loop is gone, so that a second signal during shutdown cannot kill the
+  // process mid-way (a daemon exits right after).
   static Result<std::unique_ptr<EpollLoop>> create(bool handle_signals);
   ~EpollLoop();
   EpollLoop(const EpollLoop&) = delete;
@@ -58,14 +60,13 @@ class EpollLoop {
     WaitList writers;
   };
 
-  EpollLoop(int epoll_fd, int signal_fd, bool restore_signal_mask, const sigset_t& previous_mask);
+  EpollLoop(int epoll_fd, int signal_fd);
+  Watched& watched(int fd);
   void dispatch(int fd, uint32_t events);
   void read_signals();
 
   int epoll_fd_;
   int signal_fd_;
-  bool restore_signal_mask_;
-  sigset_t previous_mask_;
   Scheduler scheduler_;
   Scheduler::Installation installation_;
   TimerQueue timers_;
@@ -73,9 +74,21 @@ class EpollLoop {
   std::function<void(int)> signal_handler_;
 };
 
-// Formats errno as "what: strerror (ENAME)" for error messages.
+// Formats errno as "what: strerror (errno N)" for error messages.
 std::string errno_message(const std::string& what, int error);
 // Maps an errno to a Status with a sensible code.
 Status errno_status(const std::string& what, int error);
+
+}  // namespace cairn::net
+
+// errno_status(what, errno) with errno read before `what` is built: the order in which function
+// arguments are evaluated is unspecified, and building a message may allocate.
+#define CAIRN_ERRNO_STATUS(what)                             \
+  ([&] {                                                     \
+    const int cairn_saved_errno = errno;                     \
+    return ::cairn::net::errno_status((what), cairn_saved_errno); \
+  }())
+
+namespace cairn::net {
 
 }  // namespace cairn::net

@@ -39,10 +39,9 @@ Result<std::unique_ptr<EpollRuntime>> EpollRuntime::create(Options options) {
   if (!runtime->options_.data_directory.empty()) {
     CAIRN_ASSIGN_OR_RETURN(runtime->file_system_, PosixFileSystem::open_root(runtime->options_.data_directory));
   }
-  TcpTransport::Options transport_options;
+  TcpTransport::Options transport_options = runtime->options_.transport;
   transport_options.self = runtime->options_.node_id;
   transport_options.peers = runtime->options_.peers;
-  transport_options.max_frame_bytes = runtime->options_.max_frame_bytes;
   CAIRN_ASSIGN_OR_RETURN(runtime->transport_, TcpTransport::create(*runtime->loop_, *runtime, transport_options));
   runtime->loop_->on_signal([raw = runtime.get()](int signal) {
     raw->logger().log(LogLevel::kInfo, "runtime", "shutdown requested", {{"signal", signal}});
@@ -69,11 +68,14 @@ int EpollRuntime::run(std::function<int()> main) {
   int exit_code = 0;
   bool finished = false;
   process_->root().spawn("main", [&] {
+    struct Finished {
+      bool* flag;
+      ~Finished() { *flag = true; }  // also when main unwinds (its process was killed)
+    } mark{&finished};
     exit_code = main();
-    finished = true;
   });
-  loop_->run_until([&] { return finished; });
-  process_->kill();
+  loop_->run_until([&] { return finished || !process_->alive(); });
+  if (process_->alive()) process_->kill();
   return exit_code;
 }
 

@@ -26,7 +26,8 @@ class EpollRuntime final : public Runtime {
     std::map<NodeId, std::string> peers;      // node id -> "host:port"
     LogLevel log_level = LogLevel::kInfo;
     bool handle_signals = true;               // SIGTERM / SIGINT request a clean shutdown
-    std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+    // Limits and timeouts of the transport; its `self` and `peers` come from the fields above.
+    TcpTransport::Options transport;
   };
 
   static Result<std::unique_ptr<EpollRuntime>> create(Options options);

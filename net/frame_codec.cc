@@ -35,3 +35,14 @@ Result<std::optional<proto::Envelope>> FrameDecoder::next() {
 }
 
 }  // namespace cairn::net
+
+namespace cairn::net {
+
+std::string FrameDecoder::take_buffered() {
+  std::string rest = buffer_.substr(consumed_);
+  buffer_.clear();
+  consumed_ = 0;
+  return rest;
+}
+
+}  // namespace cairn::net

@@ -30,6 +30,8 @@ class FrameDecoder {
   // bytes that do not parse) after which the stream cannot be trusted and must be closed.
   Result<std::optional<proto::Envelope>> next();
   std::size_t buffered() const { return buffer_.size() - consumed_; }
+  // Removes and returns the bytes not yet decoded (to hand them to another decoder).
+  std::string take_buffered();
 
  private:
   std::size_t max_frame_bytes_;

@@ -25,7 +25,7 @@ class PosixFile final : public File {
       const ssize_t n = ::pread(fd_, out.data() + total, out.size() - total, static_cast<off_t>(offset + total));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return errno_status("read of '" + path_ + "'", errno);
+        return CAIRN_ERRNO_STATUS("read of '" + path_ + "'");
       }
       if (n == 0) break;  // end of file
       total += static_cast<std::size_t>(n);
@@ -39,7 +39,7 @@ class PosixFile final : public File {
       const ssize_t n = ::pwrite(fd_, data.data() + total, data.size() - total, static_cast<off_t>(offset + total));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return errno_status("write of '" + path_ + "'", errno);
+        return CAIRN_ERRNO_STATUS("write of '" + path_ + "'");
       }
       total += static_cast<std::size_t>(n);
     }
@@ -54,19 +54,19 @@ class PosixFile final : public File {
 
   Status sync() override {
     while (::fdatasync(fd_) != 0) {
-      if (errno != EINTR) return errno_status("fdatasync of '" + path_ + "'", errno);
+      if (errno != EINTR) return CAIRN_ERRNO_STATUS("fdatasync of '" + path_ + "'");
     }
     return {};
   }
 
   Status truncate(uint64_t size) override {
-    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return errno_status("truncate of '" + path_ + "'", errno);
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return CAIRN_ERRNO_STATUS("truncate of '" + path_ + "'");
     return {};
   }
 
   Result<uint64_t> size() override {
     struct stat info {};
-    if (::fstat(fd_, &info) != 0) return errno_status("stat of '" + path_ + "'", errno);
+    if (::fstat(fd_, &info) != 0) return CAIRN_ERRNO_STATUS("stat of '" + path_ + "'");
     return static_cast<uint64_t>(info.st_size);
   }
 
@@ -81,7 +81,7 @@ class PosixFile final : public File {
 
 Result<std::unique_ptr<PosixFileSystem>> PosixFileSystem::open_root(const std::string& root) {
   struct stat info {};
-  if (::stat(root.c_str(), &info) != 0) return errno_status("data directory '" + root + "'", errno);
+  if (::stat(root.c_str(), &info) != 0) return CAIRN_ERRNO_STATUS("data directory '" + root + "'");
   if (!S_ISDIR(info.st_mode)) return Status::invalid_argument("data directory '" + root + "' is not a directory");
   std::string normalized = root;
   while (normalized.size() > 1 && normalized.back() == '/') normalized.pop_back();
@@ -103,7 +103,7 @@ Result<std::unique_ptr<File>> PosixFileSystem::open(std::string_view path, OpenO
   do {
     fd = ::open(full.c_str(), flags, 0644);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return errno_status("open of '" + std::string(path) + "'", errno);
+  if (fd < 0) return CAIRN_ERRNO_STATUS("open of '" + std::string(path) + "'");
   struct stat info {};
   if (::fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
     ::close(fd);
@@ -116,9 +116,9 @@ Status PosixFileSystem::remove(std::string_view path) {
   CAIRN_RETURN_IF_ERROR(validate_path(path));
   const std::string full = full_path(path);
   struct stat info {};
-  if (::lstat(full.c_str(), &info) != 0) return errno_status("remove of '" + std::string(path) + "'", errno);
+  if (::lstat(full.c_str(), &info) != 0) return CAIRN_ERRNO_STATUS("remove of '" + std::string(path) + "'");
   const int result = S_ISDIR(info.st_mode) ? ::rmdir(full.c_str()) : ::unlink(full.c_str());
-  if (result != 0) return errno_status("remove of '" + std::string(path) + "'", errno);
+  if (result != 0) return CAIRN_ERRNO_STATUS("remove of '" + std::string(path) + "'");
   return {};
 }
 
@@ -126,7 +126,7 @@ Status PosixFileSystem::rename(std::string_view from, std::string_view to) {
   CAIRN_RETURN_IF_ERROR(validate_path(from));
   CAIRN_RETURN_IF_ERROR(validate_path(to));
   if (::rename(full_path(from).c_str(), full_path(to).c_str()) != 0) {
-    return errno_status("rename of '" + std::string(from) + "' to '" + std::string(to) + "'", errno);
+    return CAIRN_ERRNO_STATUS("rename of '" + std::string(from) + "' to '" + std::string(to) + "'");
   }
   return {};
 }
@@ -134,7 +134,7 @@ Status PosixFileSystem::rename(std::string_view from, std::string_view to) {
 Result<std::vector<std::string>> PosixFileSystem::list(std::string_view directory) {
   CAIRN_RETURN_IF_ERROR(validate_path(directory, /*allow_root=*/true));
   DIR* handle = ::opendir(full_path(directory).c_str());
-  if (handle == nullptr) return errno_status("list of '" + std::string(directory) + "'", errno);
+  if (handle == nullptr) return CAIRN_ERRNO_STATUS("list of '" + std::string(directory) + "'");
   std::vector<std::string> names;
   while (dirent* entry = ::readdir(handle)) {
     const std::string name = entry->d_name;
@@ -158,7 +158,7 @@ Status PosixFileSystem::create_directory(std::string_view path) {
 Status PosixFileSystem::sync_directory(std::string_view directory) {
   CAIRN_RETURN_IF_ERROR(validate_path(directory, /*allow_root=*/true));
   const int fd = ::open(full_path(directory).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_status("open directory '" + std::string(directory) + "'", errno);
+  if (fd < 0) return CAIRN_ERRNO_STATUS("open directory '" + std::string(directory) + "'");
   int result;
   do {
     result = ::fsync(fd);
@@ -174,7 +174,7 @@ Result<bool> PosixFileSystem::exists(std::string_view path) {
   struct stat info {};
   if (::stat(full_path(path).c_str(), &info) == 0) return true;
   if (errno == ENOENT) return false;
-  return errno_status("stat of '" + std::string(path) + "'", errno);
+  return CAIRN_ERRNO_STATUS("stat of '" + std::string(path) + "'");
 }
 
 }  // namespace cairn::net

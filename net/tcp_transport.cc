@@ -29,9 +29,12 @@ class TcpTransport::Connection {
     std::string frame;
     encode_frame(envelope, frame);
     CAIRN_RETURN_IF_ERROR(socket_.write_all(frame));
+    // A Hello is a few bytes: anything bigger is refused before it is buffered.
+    FrameDecoder hello_decoder(kMaxHelloBytes);
     Result<proto::Envelope> first = with_timeout(*transport_->runtime_, transport_->options_.handshake_timeout,
-                                                 [&] { return read_frame(); });
+                                                 [&] { return read_frame(hello_decoder); });
     if (!first.ok()) return first.status().with_context("handshake with " + description_);
+    decoder_.feed(hello_decoder.take_buffered());  // frames that came right behind the Hello
     proto::Hello theirs;
     if (Status unpacked = unpack_payload(*first, theirs); !unpacked.ok()) {
       return Status::invalid_argument("the first frame from " + description_ + " is not a Hello: " + unpacked.message());
@@ -50,7 +53,7 @@ class TcpTransport::Connection {
     return {};
   }
 
-  Status serve(Channel<std::string>& queue) {
+  Status serve(FrameQueue& queue) {
     Event broken;
     Status failure;
     FiberScope fibers(transport_->runtime_->process());  // declared last: ends before the above
@@ -68,42 +71,50 @@ class TcpTransport::Connection {
   }
 
  private:
-  Result<proto::Envelope> read_frame() {
+  static constexpr std::size_t kMaxHelloBytes = 4096;
+
+  Result<proto::Envelope> read_frame(FrameDecoder& decoder) {
     while (true) {
-      Result<std::optional<proto::Envelope>> frame = decoder_.next();
+      Result<std::optional<proto::Envelope>> frame = decoder.next();
       if (!frame.ok()) return frame.status();
       if (frame->has_value()) return std::move(**frame);
-      CAIRN_RETURN_IF_ERROR(fill());
+      CAIRN_RETURN_IF_ERROR(fill(decoder));
     }
   }
 
-  Status fill() {
+  Status fill(FrameDecoder& decoder) {
     constexpr std::size_t kChunk = 64 * 1024;
     if (buffer_.size() < kChunk) buffer_.resize(kChunk);
     CAIRN_ASSIGN_OR_RETURN(std::size_t received, socket_.read_some(buffer_.data(), buffer_.size()));
     if (received == 0) return Status::closed(description_ + " closed the connection");
-    decoder_.feed(std::string_view(buffer_.data(), received));
+    decoder.feed(std::string_view(buffer_.data(), received));
+    read_since_yield_ += received;
     return {};
   }
 
   Status read_loop() {
+    constexpr std::size_t kYieldEveryBytes = 256 * 1024;
     while (true) {
-      Result<proto::Envelope> frame = read_frame();
+      Result<proto::Envelope> frame = read_frame(decoder_);
       if (!frame.ok()) return frame.status();
       ++transport_->stats_.frames_received;
       transport_->deliver(remote_, std::move(*frame));
+      if (read_since_yield_ >= kYieldEveryBytes) {
+        read_since_yield_ = 0;
+        Scheduler::current()->yield();  // let other fibers, timers and sockets have a turn
+      }
     }
   }
 
-  Status write_loop(Channel<std::string>& queue) {
+  Status write_loop(FrameQueue& queue) {
     constexpr std::size_t kBatchBytes = 256 * 1024;
     while (true) {
-      Result<std::string> frame = queue.receive();
+      Result<std::string> frame = queue.pop();
       if (!frame.ok()) return frame.status();
       std::string batch = std::move(*frame);
       std::size_t frames = 1;
       while (batch.size() < kBatchBytes) {
-        std::optional<std::string> more = queue.try_receive();
+        std::optional<std::string> more = queue.try_pop();
         if (!more) break;
         batch += *more;
         ++frames;
@@ -118,8 +129,29 @@ class TcpTransport::Connection {
   std::string description_;
   FrameDecoder decoder_;
   std::string buffer_;
+  std::size_t read_since_yield_ = 0;
   NodeId remote_ = 0;
 };
+
+Status TcpTransport::FrameQueue::try_push(std::string frame) {
+  if (bytes_ + frame.size() > max_bytes_) return Status::resource_exhausted("send queue byte budget exhausted");
+  const std::size_t size = frame.size();
+  CAIRN_RETURN_IF_ERROR(frames_.try_send(std::move(frame)));
+  bytes_ += size;
+  return {};
+}
+
+Result<std::string> TcpTransport::FrameQueue::pop() {
+  Result<std::string> frame = frames_.receive();
+  if (frame.ok()) bytes_ -= frame->size();
+  return frame;
+}
+
+std::optional<std::string> TcpTransport::FrameQueue::try_pop() {
+  std::optional<std::string> frame = frames_.try_receive();
+  if (frame) bytes_ -= frame->size();
+  return frame;
+}
 
 Result<std::unique_ptr<TcpTransport>> TcpTransport::create(EpollLoop& loop, Runtime& runtime, Options options) {
   if (options.self == 0) return Status::invalid_argument("the node id must not be 0");
@@ -164,12 +196,23 @@ void TcpTransport::accept_loop(Socket listener) {
       continue;
     }
     ++stats_.connections_accepted;
+    if (incoming_connections_ >= options_.max_incoming_connections) {
+      ++stats_.connections_rejected;
+      runtime_->logger().log(LogLevel::kWarning, "tcp", "too many connections: closing a new one",
+                             {{"limit", options_.max_incoming_connections}});
+      continue;  // the Socket closes as it goes out of scope
+    }
     auto shared = std::make_shared<Socket>(std::move(*accepted));
     fibers_.spawn("tcp-incoming", [this, shared] { serve_incoming(std::move(*shared)); });
   }
 }
 
 void TcpTransport::serve_incoming(Socket socket) {
+  ++incoming_connections_;
+  struct CountGuard {
+    std::size_t* count;
+    ~CountGuard() { --*count; }
+  } count_guard{&incoming_connections_};
   Connection connection(*this, std::move(socket), "incoming connection");
   Status handshake = connection.handshake(0);
   if (!handshake.ok()) {
@@ -178,12 +221,12 @@ void TcpTransport::serve_incoming(Socket socket) {
     return;
   }
   const NodeId remote = connection.remote();
-  Channel<std::string> queue(options_.send_queue_frames);
+  FrameQueue queue(options_.send_queue_frames, options_.send_queue_bytes);
   incoming_routes_[remote] = &queue;
   struct RouteGuard {
     TcpTransport* transport;
     NodeId remote;
-    Channel<std::string>* queue;
+    FrameQueue* queue;
     ~RouteGuard() {
       auto it = transport->incoming_routes_.find(remote);
       if (it != transport->incoming_routes_.end() && it->second == queue) transport->incoming_routes_.erase(it);
@@ -211,6 +254,7 @@ void TcpTransport::run_peer_link(NodeId peer, PeerLink& link) {
         Status ended = connection.serve(link.queue);
         runtime_->logger().log(LogLevel::kInfo, "tcp", "connection lost", {{"peer", peer}, {"reason", ended.to_string()}});
       } else {
+        ++stats_.handshakes_failed;
         runtime_->logger().log(LogLevel::kWarning, "tcp", "handshake failed", {{"error", handshake.to_string()}});
       }
     } else {
@@ -225,7 +269,7 @@ void TcpTransport::run_peer_link(NodeId peer, PeerLink& link) {
 TcpTransport::PeerLink& TcpTransport::peer_link(NodeId peer) {
   auto it = links_.find(peer);
   if (it != links_.end()) return *it->second;
-  auto link = std::make_unique<PeerLink>(peer_addresses_.at(peer), options_.send_queue_frames);
+  auto link = std::make_unique<PeerLink>(peer_addresses_.at(peer), options_.send_queue_frames, options_.send_queue_bytes);
   PeerLink& added = *link;
   links_.emplace(peer, std::move(link));
   fibers_.spawn("tcp-link-" + std::to_string(peer), [this, peer, &added] { run_peer_link(peer, added); });
@@ -242,6 +286,10 @@ Status TcpTransport::send(proto::Envelope envelope) {
                                     " bytes exceeds the frame limit of " + std::to_string(options_.max_frame_bytes));
   }
   if (to == options_.self) {
+    if (loopback_timers_.size() >= options_.send_queue_frames) {
+      ++stats_.send_queue_full;
+      return Status::resource_exhausted("too many messages to this node itself are waiting");
+    }
     // Loopback, delivered from the loop so that a handler never runs inside send().
     auto shared = std::make_shared<proto::Envelope>(std::move(envelope));
     auto id = std::make_shared<TimerId>(0);
@@ -252,7 +300,7 @@ Status TcpTransport::send(proto::Envelope envelope) {
     loopback_timers_.insert(*id);
     return {};
   }
-  Channel<std::string>* queue = nullptr;
+  FrameQueue* queue = nullptr;
   if (peer_addresses_.count(to) != 0) {
     queue = &peer_link(to).queue;
   } else if (auto route = incoming_routes_.find(to); route != incoming_routes_.end()) {
@@ -260,7 +308,7 @@ Status TcpTransport::send(proto::Envelope envelope) {
   } else {
     return Status::unavailable("no route to node " + std::to_string(to) + ": not a configured peer and not connected");
   }
-  Status queued = queue->try_send(std::move(frame));
+  Status queued = queue->try_push(std::move(frame));
   if (!queued.ok()) {
     ++stats_.send_queue_full;
     return Status::resource_exhausted("send queue to node " + std::to_string(to) + " is full");
@@ -273,7 +321,8 @@ Result<std::unique_ptr<ServiceBinding>> TcpTransport::bind(ServiceId service, Me
 }
 
 void TcpTransport::deliver(NodeId from, proto::Envelope&& envelope) {
-  // The connection's authenticated node id, not what the envelope claims.
+  // The node id the connection's Hello gave, not whatever the envelope claims (see "Trust" in
+  // tcp_transport.h: the Hello itself is not authenticated yet).
   envelope.set_source(from);
   if (envelope.destination() != options_.self) {
     runtime_->logger().log(LogLevel::kDebug, "tcp", "dropping a message for another node",

@@ -9,15 +9,23 @@
 // checks that it reached the node it meant to. From then on the connection's node id is the
 // source of every envelope read from it, whatever the envelope claims.
 //
-// Limits and bad input. Frames over max_frame_bytes, bytes that do not parse, a first frame
-// that is not a valid Hello, or no Hello within the handshake timeout: the connection is closed
-// and the reason logged; the process carries on. Send queues hold at most send_queue_frames
-// frames; send() fails with RESOURCE_EXHAUSTED beyond that.
+// Limits and bad input. A Hello larger than 4 KiB, frames over max_frame_bytes, bytes that do
+// not parse, a first frame that is not a valid Hello, or no Hello within the handshake timeout:
+// the connection is closed and the reason logged; the process carries on. At most
+// max_incoming_connections are open at once (more are closed on arrival). Each send queue
+// holds at most send_queue_frames frames and send_queue_bytes bytes; send() fails with
+// RESOURCE_EXHAUSTED beyond that (sends to this node itself included). Connections use TCP
+// keepalive and a user timeout, so a peer that vanished without a reset is noticed in about
+// half a minute. A reader yields after every 256 KiB, so one fast sender cannot starve the rest.
+//
+// Trust. The node id in a Hello is taken at its word: until mutual TLS arrives (security issue),
+// anyone who can reach the port can claim any id. Run nodes on a trusted network.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <memory>
 #include <string>
@@ -41,6 +49,7 @@ struct TransportStats {
   uint64_t connections_established = 0;
   uint64_t connections_rejected = 0;   // closed for bad input (oversized or malformed frames, bad hello)
   uint64_t send_queue_full = 0;
+  uint64_t handshakes_failed = 0;      // a dialed peer answered wrongly or not at all
 };
 
 class TcpTransport final : public Network {
@@ -50,6 +59,8 @@ class TcpTransport final : public Network {
     std::map<NodeId, std::string> peers;  // node id -> "host:port"
     std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
     std::size_t send_queue_frames = 4096;
+    std::size_t send_queue_bytes = 64 << 20;
+    std::size_t max_incoming_connections = 1024;
     Duration handshake_timeout = seconds(5);
     Duration connect_timeout = seconds(2);
     Duration backoff_min = milliseconds(10);
@@ -70,10 +81,26 @@ class TcpTransport final : public Network {
 
  private:
   class Connection;
+
+  // Frames waiting to be written, bounded in count (by the channel) and in bytes.
+  class FrameQueue {
+   public:
+    FrameQueue(std::size_t max_frames, std::size_t max_bytes) : frames_(max_frames), max_bytes_(max_bytes) {}
+    Status try_push(std::string frame);
+    Result<std::string> pop();
+    std::optional<std::string> try_pop();
+
+   private:
+    Channel<std::string> frames_;
+    std::size_t bytes_ = 0;
+    std::size_t max_bytes_;
+  };
+
   struct PeerLink {
     SocketAddress address;
-    Channel<std::string> queue;
-    explicit PeerLink(SocketAddress peer_address, std::size_t capacity) : address(std::move(peer_address)), queue(capacity) {}
+    FrameQueue queue;
+    PeerLink(SocketAddress peer_address, std::size_t max_frames, std::size_t max_bytes)
+        : address(std::move(peer_address)), queue(max_frames, max_bytes) {}
   };
 
   TcpTransport(EpollLoop& loop, Runtime& runtime, Options options, std::map<NodeId, SocketAddress> peers);
@@ -89,7 +116,8 @@ class TcpTransport final : public Network {
   std::map<NodeId, SocketAddress> peer_addresses_;
   ServiceTable services_;
   std::map<NodeId, std::unique_ptr<PeerLink>> links_;
-  std::map<NodeId, Channel<std::string>*> incoming_routes_;
+  std::map<NodeId, FrameQueue*> incoming_routes_;
+  std::size_t incoming_connections_ = 0;
   std::set<TimerId> loopback_timers_;
   TransportStats stats_;
   FiberScope fibers_;  // last member: its fibers use everything above

@@ -13,7 +13,11 @@ void pack_payload(const google::protobuf::Message& message, proto::Envelope& env
 Status unpack_payload(const proto::Envelope& envelope, google::protobuf::Message& message) {
   const std::string& expected = message.GetDescriptor()->full_name();
   if (envelope.message_type() != expected) {
-    return Status::invalid_argument("expected a " + expected + ", got '" + envelope.message_type() + "'");
+    // The name came off the wire: quote at most a little of it.
+    constexpr std::size_t kQuoted = 100;
+    const std::string& got = envelope.message_type();
+    return Status::invalid_argument("expected a " + expected + ", got '" + got.substr(0, kQuoted) +
+                                    (got.size() > kQuoted ? "...'" : "'"));
   }
   if (!message.ParseFromString(envelope.payload())) {
     return Status::invalid_argument("payload does not parse as " + expected);

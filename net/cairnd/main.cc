@@ -75,7 +75,7 @@ int serve(EpollRuntime& runtime, const Flags& flags, const std::vector<NodeId>& 
   Logger& log = runtime.logger();
   if (Status identity = check_identity(runtime.file_system(), runtime.node_id()); !identity.ok()) {
     log.log(LogLevel::kError, "cairnd", "refusing to start", {{"error", identity.to_string()}});
-    return 2;
+    return identity.code() == StatusCode::kFailedPrecondition ? 2 : 1;  // another node's directory, or a disk error
   }
   Result<uint16_t> port = runtime.transport().listen(flags.listen);
   if (!port.ok()) {

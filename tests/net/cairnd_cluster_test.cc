@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -30,17 +31,25 @@ namespace {
 
 constexpr NodeId kClientId = 100;
 
-// Asks the kernel for a free port on 127.0.0.1 (bind to port 0, read it back, release it).
+// A free port on 127.0.0.1 below Linux's ephemeral range (32768-60999), so that the kernel does
+// not hand it to some outgoing connection between this check and cairnd binding it.
 uint16_t reserve_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
+  static std::mt19937 random(static_cast<unsigned>(::getpid()) * 7919u + static_cast<unsigned>(::time(nullptr)));
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<uint16_t>(20000 + random() % 12000);
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  ADD_FAILURE() << "no free port found";
+  return 0;
 }
 
 class CairndCluster {
@@ -117,11 +126,21 @@ class CairndCluster {
     pids_[id] = 0;
   }
 
-  // Sends SIGTERM and returns the exit status (-1 if it died of a signal).
+  // Sends SIGTERM and returns the exit status (-1 if it died of a signal, -2 if it did not exit
+  // within ten seconds, after which it is killed).
   int terminate(NodeId id) {
     int status = 0;
     ::kill(pids_[id], SIGTERM);
-    ::waitpid(pids_[id], &status, 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (::waitpid(pids_[id], &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pids_[id], SIGKILL);
+        ::waitpid(pids_[id], &status, 0);
+        pids_[id] = 0;
+        return -2;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     pids_[id] = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
@@ -282,11 +301,13 @@ TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
     EXPECT_TRUE(node_closes_connection_after(port, bytes)) << name;
     EXPECT_TRUE(cluster.alive(1)) << "node 1 died after: " << name << "\n" << cluster.logs(1);
   }
-  // And it still serves.
+  // And it still serves, and shuts down cleanly (a node that had crashed could not exit 0).
   with_client(cluster, [](RegisterClient& client) {
     expect_write(client, "still-fine");
     expect_read(client, "still-fine");
   });
+  EXPECT_TRUE(cluster.alive(1)) << cluster.logs(1);
+  EXPECT_EQ(cluster.terminate(1), 0) << cluster.logs(1);
   const std::string logs = cluster.logs(1);
   EXPECT_NE(logs.find("exceeds the limit"), std::string::npos) << logs;
   EXPECT_NE(logs.find("is not a Hello"), std::string::npos) << logs;
@@ -303,7 +324,7 @@ using testing::CommandOutcome;
 CommandOutcome run_cairnd(const std::string& arguments) { return testing::run_command(CAIRND_PATH, arguments); }
 
 TEST(CairndFlags, BadFlagsExitTwoWithAnExplanation) {
-  const std::string directory = ::testing::TempDir() + "/cairnd-flags";
+  const std::string directory = ::testing::TempDir() + "/cairnd-flags-" + std::to_string(::getpid());
   const std::map<std::string, std::string> cases{
       {"", "--node-id is required"},
       {"--node-id 0 --listen 127.0.0.1:0 --data-dir " + directory, "not in range"},

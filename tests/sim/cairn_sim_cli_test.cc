@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <regex>
+#include <unistd.h>
 
 #include "tests/support/test_support.h"
 
@@ -43,7 +44,7 @@ TEST(CairnSimCli, HelpExplainsCommands) {
 }
 
 TEST(CairnSimCli, InvalidScenarioNamesFileAndLine) {
-  const std::string path = ::testing::TempDir() + "/invalid.textproto";
+  const std::string path = ::testing::TempDir() + "/invalid-" + std::to_string(::getpid()) + ".textproto";
   std::ofstream(path) << "name: \"x\"\ntopology { regions { name: \"a\" nodes: 3 } }\nbogus_field: 1\n";
   Outcome outcome = cairn_sim("run " + path);
   EXPECT_EQ(outcome.exit_code, 2);
@@ -79,13 +80,13 @@ TEST(CairnSimCli, HumanSummaryShowsChecksAndHash) {
 }
 
 TEST(CairnSimCli, SweepReportsFailingSeedsWithReplayCommands) {
-  // Too-small quorums (R + W = N) are not linearizable: the sweep must find failing seeds.
+  // Quorums of one (R + W < N) are not linearizable: the sweep must find failing seeds.
   std::ifstream source(std::string(CAIRN_SOURCE_DIR) + "/scenarios/register_partitions.textproto");
   std::stringstream text;
   text << source.rdbuf();
   std::string scenario = text.str();
   scenario.replace(scenario.find("request_timeout_ms: 500"), 23, "request_timeout_ms: 500 read_quorum: 1 write_quorum: 1");
-  const std::string path = ::testing::TempDir() + "/sloppy.textproto";
+  const std::string path = ::testing::TempDir() + "/sloppy-" + std::to_string(::getpid()) + ".textproto";
   std::ofstream(path) << scenario;
   Outcome outcome = cairn_sim("sweep " + path + " --seeds 1..4 --jobs 2");
   EXPECT_EQ(outcome.exit_code, 1) << outcome.output;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 
 #include "sim/report.h"
 #include "sim/scenario_loader.h"
@@ -52,7 +53,7 @@ TEST(Determinism, SameSeedSameHashDifferentSeedDifferentHash) {
 TEST(Determinism, TraceLogDoesNotChangeTheHash) {
   auto scenario = load_scenario_file(CAIRN_SOURCE_DIR "/scenarios/quickstart.textproto");
   ASSERT_TRUE(scenario.ok());
-  const std::string log = ::testing::TempDir() + "/cairn-trace.log";
+  const std::string log = ::testing::TempDir() + "/cairn-trace-" + std::to_string(::getpid()) + ".log";
   RunOptions logged;
   logged.trace_log_path = log;
   logged.log_level = LogLevel::kDebug;

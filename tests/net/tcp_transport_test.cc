@@ -1,0 +1,232 @@
+// The TCP transport's defences, in one process: the node runs on the real epoll runtime in this
+// thread while a plain blocking socket in another thread plays a misbehaving peer or client.
+// Covers the handshake timeout, oversized Hellos, a dialed peer that turns out to be another
+// node, the connection cap, and the bounds of every send queue (to peers and to itself).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "net/epoll_runtime.h"
+
+namespace cairn::net {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+EpollRuntime::Options quiet_options(NodeId id) {
+  EpollRuntime::Options options;
+  options.node_id = id;
+  options.handle_signals = false;
+  options.log_level = LogLevel::kError;
+  return options;
+}
+
+int connect_blocking(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+// Reads until the other side closes; returns false if it did not within the socket's timeout.
+bool read_until_closed(int fd) {
+  char buffer[4096];
+  while (true) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n > 0) continue;
+    return n == 0 || errno == ECONNRESET;
+  }
+}
+
+std::string hello_frame(NodeId id) {
+  proto::Hello hello;
+  hello.set_node_id(id);
+  hello.set_protocol_version(kProtocolVersion);
+  proto::Envelope envelope;
+  envelope.set_message_type(proto::Hello::descriptor()->full_name());
+  envelope.set_payload(hello.SerializeAsString());
+  std::string frame;
+  encode_frame(envelope, frame);
+  return frame;
+}
+
+TEST(TcpTransport, SilentConnectionIsClosedAtTheHandshakeTimeout) {
+  auto options = quiet_options(1);
+  options.transport.handshake_timeout = milliseconds(150);
+  auto runtime = EpollRuntime::create(options).value();
+  std::atomic<double> closed_after{-1};
+  runtime->run([&] {
+    const uint16_t port = runtime->transport().listen("127.0.0.1:0").value();
+    std::thread peer([port, &closed_after] {
+      const int fd = connect_blocking(port);
+      const auto start = Clock::now();
+      if (read_until_closed(fd)) closed_after = std::chrono::duration<double>(Clock::now() - start).count();
+      ::close(fd);
+    });
+    runtime->sleep(seconds(1));
+    peer.join();
+    return 0;
+  });
+  EXPECT_GE(closed_after.load(), 0.14);
+  EXPECT_LT(closed_after.load(), 0.9);
+  EXPECT_EQ(runtime->transport().stats().connections_rejected, 1u);
+}
+
+TEST(TcpTransport, AHelloLargerThanAHelloIsRefusedUnread) {
+  auto runtime = EpollRuntime::create(quiet_options(1)).value();
+  bool closed = false;
+  runtime->run([&] {
+    const uint16_t port = runtime->transport().listen("127.0.0.1:0").value();
+    std::thread peer([port, &closed] {
+      const int fd = connect_blocking(port);
+      const std::string header("\x00\x20\x00\x00", 4);  // an 8 KiB first frame
+      ::send(fd, header.data(), header.size(), MSG_NOSIGNAL);
+      closed = read_until_closed(fd);
+      ::close(fd);
+    });
+    runtime->sleep(milliseconds(300));
+    peer.join();
+    return 0;
+  });
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(runtime->transport().stats().connections_rejected, 1u);
+}
+
+TEST(TcpTransport, ADialedPeerThatIsAnotherNodeIsRefused) {
+  // A listener that claims to be node 3 where node 2 was configured.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const uint16_t port = ntohs(address.sin_port);
+  std::thread impostor([listener] {
+    const int fd = ::accept(listener, nullptr, nullptr);
+    const std::string hello = hello_frame(3);
+    ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    read_until_closed(fd);
+    ::close(fd);
+  });
+  auto options = quiet_options(1);
+  options.peers[2] = "127.0.0.1:" + std::to_string(port);
+  options.transport.backoff_min = seconds(5);  // one attempt within the test
+  auto runtime = EpollRuntime::create(options).value();
+  runtime->run([&] {
+    proto::Envelope envelope;
+    envelope.set_destination(2);
+    EXPECT_TRUE(runtime->network().send(envelope).ok());
+    runtime->sleep(milliseconds(300));
+    return 0;
+  });
+  impostor.join();
+  ::close(listener);
+  EXPECT_EQ(runtime->transport().stats().handshakes_failed, 1u);
+  EXPECT_EQ(runtime->transport().stats().connections_established, 0u);
+}
+
+TEST(TcpTransport, ConnectionsBeyondTheCapAreClosedOnArrival) {
+  auto options = quiet_options(1);
+  options.transport.max_incoming_connections = 2;
+  options.transport.handshake_timeout = seconds(3);
+  auto runtime = EpollRuntime::create(options).value();
+  std::atomic<int> closed_early{0};
+  runtime->run([&] {
+    const uint16_t port = runtime->transport().listen("127.0.0.1:0").value();
+    std::thread client([port, &closed_early] {
+      int fds[3];
+      for (int& fd : fds) {
+        fd = connect_blocking(port);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      timeval short_wait{0, 300'000};
+      for (int fd : fds) {
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &short_wait, sizeof short_wait);
+        char byte;
+        // The node sends its Hello only after reading ours; a connection it closed reads as EOF.
+        if (::recv(fd, &byte, 1, 0) == 0) ++closed_early;
+        ::close(fd);
+      }
+    });
+    runtime->sleep(milliseconds(1500));
+    client.join();
+    return 0;
+  });
+  EXPECT_EQ(closed_early.load(), 1);
+  EXPECT_GE(runtime->transport().stats().connections_rejected, 1u);
+}
+
+TEST(TcpTransport, SendQueuesAreBoundedInFramesAndBytes) {
+  auto options = quiet_options(1);
+  options.peers[2] = "127.0.0.1:1";  // nobody listens: the link keeps redialing
+  options.transport.send_queue_frames = 8;
+  options.transport.send_queue_bytes = 1 << 20;
+  auto runtime = EpollRuntime::create(options).value();
+  int accepted = 0;
+  Status refused;
+  int accepted_by_bytes = 0;
+  runtime->run([&] {
+    for (int i = 0; i < 20; ++i) {
+      proto::Envelope envelope;
+      envelope.set_destination(2);
+      Status sent = runtime->network().send(envelope);
+      if (sent.ok()) ++accepted; else refused = sent;
+    }
+    return 0;
+  });
+  EXPECT_EQ(accepted, 8);
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted);
+
+  auto by_bytes = quiet_options(1);
+  by_bytes.peers[2] = "127.0.0.1:1";
+  by_bytes.transport.send_queue_bytes = 1000;
+  auto runtime_by_bytes = EpollRuntime::create(by_bytes).value();
+  runtime_by_bytes->run([&] {
+    for (int i = 0; i < 10; ++i) {
+      proto::Envelope envelope;
+      envelope.set_destination(2);
+      envelope.set_payload(std::string(300, 'x'));
+      if (runtime_by_bytes->network().send(envelope).ok()) ++accepted_by_bytes;
+    }
+    return 0;
+  });
+  EXPECT_EQ(accepted_by_bytes, 3) << "three 300-byte frames fit in 1000 bytes";
+}
+
+TEST(TcpTransport, MessagesToItselfAreBoundedToo) {
+  auto options = quiet_options(1);
+  options.transport.send_queue_frames = 4;
+  auto runtime = EpollRuntime::create(options).value();
+  int accepted = 0;
+  runtime->run([&] {
+    for (int i = 0; i < 10; ++i) {
+      proto::Envelope envelope;
+      envelope.set_destination(1);
+      if (runtime->network().send(envelope).ok()) ++accepted;
+    }
+    return 0;
+  });
+  EXPECT_EQ(accepted, 4);
+}
+
+}  // namespace
+}  // namespace cairn::net
