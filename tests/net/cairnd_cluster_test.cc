@@ -24,6 +24,7 @@
 #include "core/register/register_client.h"
 #include "net/epoll_runtime.h"
 #include "net/frame_codec.h"
+#include "tests/net/raw_peer.h"
 #include "tests/support/test_support.h"
 
 namespace cairn::net {
@@ -244,46 +245,16 @@ TEST(CairndCluster, RestartedNodeServesWhatItPersisted) {
 // Connects a plain blocking socket, sends `bytes`, and reports whether the node closed the
 // connection within two seconds.
 bool node_closes_connection_after(uint16_t port, const std::string& bytes) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return false;
-  }
-  timeval timeout{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  const int fd = testing::connect_loopback(port, 2);
+  if (fd < 0) return false;
   ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  char buffer[4096];
-  bool closed = false;
-  while (true) {
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n > 0) continue;  // the node's own Hello
-    closed = n == 0 || errno == ECONNRESET;
-    break;
-  }
+  const bool closed = testing::read_until_closed(fd);  // past the node's own Hello
   ::close(fd);
   return closed;
 }
 
-// One frame carrying `message` in an envelope, as the transport would send it.
-std::string frame_of(const google::protobuf::Message& message) {
-  proto::Envelope envelope;
-  envelope.set_message_type(message.GetDescriptor()->full_name());
-  envelope.set_payload(message.SerializeAsString());
-  std::string frame;
-  encode_frame(envelope, frame);
-  return frame;
-}
-
-std::string hello_frame(NodeId id, uint32_t protocol_version = 1) {
-  proto::Hello hello;
-  hello.set_node_id(id);
-  hello.set_protocol_version(protocol_version);
-  return frame_of(hello);
-}
+using testing::frame_of;
+using testing::hello_frame;
 
 TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
   CairndCluster cluster(3);
@@ -319,9 +290,9 @@ TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
 namespace cairn::net {
 namespace {
 
-using testing::CommandOutcome;
+using cairn::testing::CommandOutcome;
 
-CommandOutcome run_cairnd(const std::string& arguments) { return testing::run_command(CAIRND_PATH, arguments); }
+CommandOutcome run_cairnd(const std::string& arguments) { return cairn::testing::run_command(CAIRND_PATH, arguments); }
 
 TEST(CairndFlags, BadFlagsExitTwoWithAnExplanation) {
   const std::string directory = ::testing::TempDir() + "/cairnd-flags-" + std::to_string(::getpid());

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "net/epoll_runtime.h"
+#include "tests/net/raw_peer.h"
 
 namespace cairn::net {
 namespace {
@@ -28,42 +29,9 @@ EpollRuntime::Options quiet_options(NodeId id) {
   return options;
 }
 
-int connect_blocking(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  return fd;
-}
-
-// Reads until the other side closes; returns false if it did not within the socket's timeout.
-bool read_until_closed(int fd) {
-  char buffer[4096];
-  while (true) {
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n > 0) continue;
-    return n == 0 || errno == ECONNRESET;
-  }
-}
-
-std::string hello_frame(NodeId id) {
-  proto::Hello hello;
-  hello.set_node_id(id);
-  hello.set_protocol_version(kProtocolVersion);
-  proto::Envelope envelope;
-  envelope.set_message_type(proto::Hello::descriptor()->full_name());
-  envelope.set_payload(hello.SerializeAsString());
-  std::string frame;
-  encode_frame(envelope, frame);
-  return frame;
-}
+using testing::connect_loopback;
+using testing::hello_frame;
+using testing::read_until_closed;
 
 TEST(TcpTransport, SilentConnectionIsClosedAtTheHandshakeTimeout) {
   auto options = quiet_options(1);
@@ -73,7 +41,7 @@ TEST(TcpTransport, SilentConnectionIsClosedAtTheHandshakeTimeout) {
   runtime->run([&] {
     const uint16_t port = runtime->transport().listen("127.0.0.1:0").value();
     std::thread peer([port, &closed_after] {
-      const int fd = connect_blocking(port);
+      const int fd = connect_loopback(port);
       const auto start = Clock::now();
       if (read_until_closed(fd)) closed_after = std::chrono::duration<double>(Clock::now() - start).count();
       ::close(fd);
@@ -93,7 +61,7 @@ TEST(TcpTransport, AHelloLargerThanAHelloIsRefusedUnread) {
   runtime->run([&] {
     const uint16_t port = runtime->transport().listen("127.0.0.1:0").value();
     std::thread peer([port, &closed] {
-      const int fd = connect_blocking(port);
+      const int fd = connect_loopback(port);
       const std::string header("\x00\x20\x00\x00", 4);  // an 8 KiB first frame
       ::send(fd, header.data(), header.size(), MSG_NOSIGNAL);
       closed = read_until_closed(fd);
@@ -155,7 +123,7 @@ TEST(TcpTransport, ConnectionsBeyondTheCapAreClosedOnArrival) {
     std::thread client([port, &closed_early] {
       int fds[3];
       for (int& fd : fds) {
-        fd = connect_blocking(port);
+        fd = connect_loopback(port);
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       timeval short_wait{0, 300'000};
