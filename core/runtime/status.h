@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -105,6 +106,9 @@ class [[nodiscard]] Result {
   std::optional<T> value_;
   Status status_;
 };
+
+// For test failure messages and logs: "IO_ERROR: ...".
+inline std::ostream& operator<<(std::ostream& out, const Status& status) { return out << status.to_string(); }
 
 }  // namespace cairn
 

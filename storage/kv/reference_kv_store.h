@@ -1,0 +1,36 @@
+// ReferenceKvStore: the key-value store as a few lines of obviously-correct in-memory code — the
+// oracle that property tests hold the SQLite engine to (kv_store.h states the semantics). Not
+// durable, not fast; never used outside tests and benchmarks.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "storage/kv/kv_store.h"
+
+namespace cairn::storage {
+
+class ReferenceKvStore final : public KvStore {
+ public:
+  Status apply(const WriteBatch& batch) override;
+  Result<std::optional<std::string>> get(std::string_view key, Timestamp read_timestamp) override;
+  Result<std::vector<KvPair>> scan(const ScanOptions& options) override;
+  Status collect_garbage(Timestamp watermark) override;
+  uint64_t applied_index() const override { return applied_index_; }
+  Timestamp gc_watermark() const override { return gc_watermark_; }
+  Result<std::vector<std::string>> export_snapshot(std::size_t chunk_bytes) override;
+  Status import_snapshot(const std::vector<std::string>& chunks) override;
+
+ private:
+  // Versions of one key, newest first; nullopt is a tombstone.
+  using Versions = std::map<Timestamp, std::optional<std::string>, std::greater<>>;
+  static const std::optional<std::string>* visible(const Versions& versions, Timestamp read_timestamp);
+
+  std::map<std::string, Versions, std::less<>> keys_;
+  uint64_t applied_index_ = 0;
+  Timestamp gc_watermark_ = 0;
+};
+
+}  // namespace cairn::storage

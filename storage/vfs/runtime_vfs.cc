@@ -1,0 +1,509 @@
+// The SQLite VFS callbacks that forward to a Runtime, with page checksums and read-back (see
+// runtime_vfs.h). Each callback is a C entry point: it must not let an exception out, so every
+// one runs its body through `guarded()`.
+#include "storage/vfs/runtime_vfs.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <exception>
+#include <type_traits>
+#include <vector>
+
+#include "core/runtime/assert.h"
+#include "storage/vfs/page_checksum.h"
+
+namespace cairn::storage {
+namespace {
+
+constexpr int kSectorSize = 512;
+constexpr int kMaxPathLength = 512;
+constexpr std::size_t kDatabaseHeaderBytes = 100;
+constexpr char kJournalSuffix[] = "-journal";
+// Julian day number of 1970-01-01 00:00 UTC, in milliseconds (SQLite's time base).
+constexpr int64_t kUnixEpochJulianMilliseconds = 210866760000000;
+
+enum class FileKind { kMainDatabase, kMainJournal, kOther };
+
+// What the VFS knows about one open file.
+struct FileState {
+  RuntimeVfs* vfs = nullptr;
+  std::unique_ptr<File> file;
+  std::string path;
+  std::string database_path;  // the main database this file belongs to (itself, or its journal's)
+  FileKind kind = FileKind::kOther;
+  bool delete_on_close = false;
+  bool directory_sync_pending = false;  // created by this open: the entry is durable only after a directory sync
+  // The last 4-byte read of a journal: the page number SQLite reads before a page record.
+  uint64_t last_word_offset = UINT64_MAX;
+  uint32_t last_word = 0;
+};
+
+// The sqlite3_file SQLite allocates for us (szOsFile bytes); standard layout, so the cast from
+// sqlite3_file* is valid.
+struct VfsFile {
+  sqlite3_file base;
+  FileState* state;
+};
+static_assert(std::is_standard_layout_v<VfsFile>);
+
+FileState& state_of(sqlite3_file* file) { return *reinterpret_cast<VfsFile*>(file)->state; }
+RuntimeVfs& owner_of(sqlite3_vfs* vfs) { return *static_cast<RuntimeVfs*>(vfs->pAppData); }
+
+// Runs `body`; an exception (a cancelled fiber, an expired timeout, bad_alloc) is kept for the
+// caller to rethrow after SQLite returns, and the operation fails with `failure_code`. While an
+// exception is unwinding the calling fiber (SQLite closing a connection from a destructor, say)
+// a fiber must not block, so the operation fails without touching the file system; SQLite then
+// leaves its journal behind and the next open rolls back from it.
+template <typename Body>
+int guarded(RuntimeVfs& vfs, int failure_code, Body&& body) noexcept {
+  if (std::uncaught_exceptions() > 0) {
+    vfs.record_error(Status::cancelled("no file I/O while an exception unwinds the calling fiber"));
+    return failure_code;
+  }
+  try {
+    return body();
+  } catch (...) {
+    vfs.record_interruption(std::current_exception());
+    return failure_code;
+  }
+}
+
+int fail(RuntimeVfs& vfs, Status status, int io_error_code) {
+  const bool no_space = status.code() == StatusCode::kNoSpace;
+  vfs.record_error(std::move(status));
+  return no_space ? SQLITE_FULL : io_error_code;
+}
+
+uint32_t load_big_endian_u32(const std::byte* bytes) {
+  return (static_cast<uint32_t>(bytes[0]) << 24) | (static_cast<uint32_t>(bytes[1]) << 16) |
+         (static_cast<uint32_t>(bytes[2]) << 8) | static_cast<uint32_t>(bytes[3]);
+}
+
+// Learns the page size and reserved bytes from the first bytes of page 1, if they are a database
+// header.
+void learn_layout(RuntimeVfs::DatabaseLayout& layout, std::span<const std::byte> header) {
+  static constexpr char kMagic[] = "SQLite format 3";  // 16 bytes with its NUL
+  if (header.size() < kDatabaseHeaderBytes || std::memcmp(header.data(), kMagic, sizeof kMagic) != 0) return;
+  uint32_t page_size = (static_cast<uint32_t>(header[16]) << 8) | static_cast<uint32_t>(header[17]);
+  if (page_size == 1) page_size = 65536;
+  if (!is_valid_page_size(page_size)) return;
+  layout.page_size = page_size;
+  layout.reserved_bytes = static_cast<uint32_t>(header[20]);
+}
+
+// The layout of the database `state` belongs to, reading its header if it is not known yet.
+Result<RuntimeVfs::DatabaseLayout> layout_for(FileState& state) {
+  RuntimeVfs::DatabaseLayout& layout = state.vfs->layout(state.database_path);
+  if (layout.page_size != 0 || state.kind != FileKind::kMainDatabase) return layout;
+  std::vector<std::byte> header(kDatabaseHeaderBytes);
+  CAIRN_ASSIGN_OR_RETURN(std::size_t read, state.file->read(0, header));
+  header.resize(read);
+  learn_layout(layout, header);
+  return layout;
+}
+
+Status missing_checksum_room(const FileState& state, uint32_t reserved_bytes) {
+  return Status::corruption("database '" + state.database_path + "' has " + std::to_string(reserved_bytes) +
+                            " reserved bytes per page, not the " + std::to_string(kPageChecksumBytes) +
+                            " its page checksums need (it was not created by Cairn, or page 1 is damaged)");
+}
+
+// Whether [offset, offset + amount) is a run of whole pages.
+bool whole_pages(uint64_t offset, std::size_t amount, uint32_t page_size) {
+  return page_size != 0 && amount >= page_size && offset % page_size == 0 && amount % page_size == 0;
+}
+
+// Verifies every whole page of a read from a main database.
+int verify_database_read(FileState& state, uint64_t offset, std::span<std::byte> data) {
+  RuntimeVfs& vfs = *state.vfs;
+  if (offset == 0) learn_layout(vfs.layout(state.database_path), data);
+  Result<RuntimeVfs::DatabaseLayout> layout = layout_for(state);
+  if (!layout.ok()) return fail(vfs, layout.status(), SQLITE_IOERR_READ);
+  if (!whole_pages(offset, data.size(), layout->page_size)) return SQLITE_OK;  // a header peek
+  if (layout->reserved_bytes != kPageChecksumBytes) {
+    if (!vfs.options().require_page_checksums) return SQLITE_OK;
+    return fail(vfs, missing_checksum_room(state, layout->reserved_bytes), SQLITE_IOERR_DATA);
+  }
+  const uint32_t page_size = layout->page_size;
+  for (std::size_t at = 0; at < data.size(); at += page_size) {
+    const auto page_number = static_cast<uint32_t>((offset + at) / page_size + 1);
+    const PageVerdict verdict = verify_page(data.subspan(at, page_size), page_number);
+    ++vfs.mutable_counters().pages_verified;
+    if (verdict != PageVerdict::kValid) {
+      ++vfs.mutable_counters().checksum_failures;
+      return fail(vfs,
+                  Status::corruption("page " + std::to_string(page_number) + " of '" + state.path + "' at offset " +
+                                     std::to_string(offset + at) + ": " + page_verdict_name(verdict)),
+                  SQLITE_IOERR_DATA);
+    }
+  }
+  return SQLITE_OK;
+}
+
+// Verifies a page copy read from a rollback journal (a record is: page number, page, checksum).
+int verify_journal_read(FileState& state, uint64_t offset, std::span<std::byte> data) {
+  RuntimeVfs& vfs = *state.vfs;
+  if (data.size() == 4) {
+    state.last_word_offset = offset;
+    state.last_word = load_big_endian_u32(data.data());
+    return SQLITE_OK;
+  }
+  const RuntimeVfs::DatabaseLayout& layout = vfs.layout(state.database_path);
+  if (layout.reserved_bytes != kPageChecksumBytes || data.size() != layout.page_size) return SQLITE_OK;
+  const uint32_t expected = state.last_word_offset + 4 == offset ? state.last_word : 0;
+  const PageVerdict verdict = verify_page(data, expected);
+  ++vfs.mutable_counters().pages_verified;
+  if (verdict == PageVerdict::kValid) return SQLITE_OK;
+  ++vfs.mutable_counters().checksum_failures;
+  return fail(vfs,
+              Status::corruption("journal record for page " + std::to_string(expected) + " in '" + state.path +
+                                 "' at offset " + std::to_string(offset) + ": " + page_verdict_name(verdict)),
+              SQLITE_IOERR_DATA);
+}
+
+// Seals the whole pages of a write to a main database, in SQLite's own buffer: the trailer is
+// SQLite's reserved space, and later copies of the page (journal records) must carry it too.
+int seal_database_write(FileState& state, uint64_t offset, std::span<std::byte> data) {
+  RuntimeVfs& vfs = *state.vfs;
+  if (offset == 0) learn_layout(vfs.layout(state.database_path), data);
+  Result<RuntimeVfs::DatabaseLayout> layout = layout_for(state);
+  if (!layout.ok()) return fail(vfs, layout.status(), SQLITE_IOERR_WRITE);
+  if (!whole_pages(offset, data.size(), layout->page_size)) return SQLITE_OK;
+  if (layout->reserved_bytes != kPageChecksumBytes) {
+    if (!vfs.options().require_page_checksums) return SQLITE_OK;
+    return fail(vfs, missing_checksum_room(state, layout->reserved_bytes), SQLITE_IOERR_WRITE);
+  }
+  const uint32_t page_size = layout->page_size;
+  for (std::size_t at = 0; at < data.size(); at += page_size) {
+    seal_page(data.subspan(at, page_size), static_cast<uint32_t>((offset + at) / page_size + 1));
+    ++vfs.mutable_counters().pages_sealed;
+  }
+  return SQLITE_OK;
+}
+
+int read_back(FileState& state, uint64_t offset, std::span<const std::byte> written) {
+  RuntimeVfs& vfs = *state.vfs;
+  std::vector<std::byte> found(written.size());
+  Result<std::size_t> read = state.file->read(offset, found);
+  if (!read.ok()) return fail(vfs, read.status(), SQLITE_IOERR_WRITE);
+  if (*read == written.size() && std::memcmp(found.data(), written.data(), written.size()) == 0) return SQLITE_OK;
+  ++vfs.mutable_counters().read_back_mismatches;
+  return fail(vfs,
+              Status::corruption("write of " + std::to_string(written.size()) + " bytes to '" + state.path +
+                                 "' at offset " + std::to_string(offset) +
+                                 " did not read back as written (misdirected or corrupted write)"),
+              SQLITE_IOERR_WRITE);
+}
+
+// --- sqlite3_io_methods ------------------------------------------------------------------------
+
+int file_close(sqlite3_file* file) {
+  FileState* state = &state_of(file);
+  RuntimeVfs& vfs = *state->vfs;
+  if (state->kind == FileKind::kMainDatabase) vfs.open_databases().erase(state->path);
+  state->file.reset();
+  const int result = guarded(vfs, SQLITE_IOERR_CLOSE, [&] {
+    if (!state->delete_on_close) return SQLITE_OK;
+    Status removed = vfs.runtime().file_system().remove(state->path);
+    return removed.ok() ? SQLITE_OK : fail(vfs, std::move(removed), SQLITE_IOERR_DELETE);
+  });
+  delete state;
+  reinterpret_cast<VfsFile*>(file)->state = nullptr;
+  return result;
+}
+
+int file_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
+  FileState& state = state_of(file);
+  return guarded(*state.vfs, SQLITE_IOERR_READ, [&] {
+    ++state.vfs->mutable_counters().reads;
+    std::span<std::byte> out(static_cast<std::byte*>(buffer), static_cast<std::size_t>(amount));
+    Result<std::size_t> read = state.file->read(static_cast<uint64_t>(offset), out);
+    if (!read.ok()) return fail(*state.vfs, read.status(), SQLITE_IOERR_READ);
+    if (*read < out.size()) {
+      // SQLite requires the rest of the buffer zeroed on a short read.
+      std::memset(out.data() + *read, 0, out.size() - *read);
+      return SQLITE_IOERR_SHORT_READ;
+    }
+    switch (state.kind) {
+      case FileKind::kMainDatabase: return verify_database_read(state, static_cast<uint64_t>(offset), out);
+      case FileKind::kMainJournal: return verify_journal_read(state, static_cast<uint64_t>(offset), out);
+      case FileKind::kOther: return SQLITE_OK;
+    }
+    return SQLITE_OK;
+  });
+}
+
+int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
+  FileState& state = state_of(file);
+  return guarded(*state.vfs, SQLITE_IOERR_WRITE, [&] {
+    ++state.vfs->mutable_counters().writes;
+    // SQLite owns the buffer but leaves the reserved bytes of each page to the VFS.
+    std::span<std::byte> data(static_cast<std::byte*>(const_cast<void*>(buffer)), static_cast<std::size_t>(amount));
+    if (state.kind == FileKind::kMainDatabase) {
+      const int sealed = seal_database_write(state, static_cast<uint64_t>(offset), data);
+      if (sealed != SQLITE_OK) return sealed;
+    }
+    Status written = state.file->write(static_cast<uint64_t>(offset), data);
+    if (!written.ok()) return fail(*state.vfs, std::move(written), SQLITE_IOERR_WRITE);
+    if (!state.vfs->options().read_back_writes) return SQLITE_OK;
+    return read_back(state, static_cast<uint64_t>(offset), data);
+  });
+}
+
+int file_truncate(sqlite3_file* file, sqlite3_int64 size) {
+  FileState& state = state_of(file);
+  return guarded(*state.vfs, SQLITE_IOERR_TRUNCATE, [&] {
+    Status truncated = state.file->truncate(static_cast<uint64_t>(size));
+    return truncated.ok() ? SQLITE_OK : fail(*state.vfs, std::move(truncated), SQLITE_IOERR_TRUNCATE);
+  });
+}
+
+int file_sync(sqlite3_file* file, int /*flags: every sync is a full one*/) {
+  FileState& state = state_of(file);
+  return guarded(*state.vfs, SQLITE_IOERR_FSYNC, [&] {
+    ++state.vfs->mutable_counters().syncs;
+    Status synced = state.file->sync();
+    if (!synced.ok()) return fail(*state.vfs, std::move(synced), SQLITE_IOERR_FSYNC);
+    if (!state.directory_sync_pending) return SQLITE_OK;
+    Status directory_synced = state.vfs->runtime().file_system().sync_directory(parent_directory(state.path));
+    if (!directory_synced.ok()) return fail(*state.vfs, std::move(directory_synced), SQLITE_IOERR_DIR_FSYNC);
+    state.directory_sync_pending = false;
+    return SQLITE_OK;
+  });
+}
+
+int file_size(sqlite3_file* file, sqlite3_int64* size) {
+  FileState& state = state_of(file);
+  return guarded(*state.vfs, SQLITE_IOERR_FSTAT, [&] {
+    Result<uint64_t> found = state.file->size();
+    if (!found.ok()) return fail(*state.vfs, found.status(), SQLITE_IOERR_FSTAT);
+    *size = static_cast<sqlite3_int64>(*found);
+    return SQLITE_OK;
+  });
+}
+
+// One connection per database: locks have nothing to exclude.
+int file_lock(sqlite3_file*, int) { return SQLITE_OK; }
+int file_unlock(sqlite3_file*, int) { return SQLITE_OK; }
+int file_check_reserved_lock(sqlite3_file*, int* reserved) {
+  *reserved = 0;
+  return SQLITE_OK;
+}
+int file_control(sqlite3_file*, int, void*) { return SQLITE_NOTFOUND; }
+int file_sector_size(sqlite3_file*) { return kSectorSize; }
+// Writing one sector never damages another (true of the simulated disk and of modern drives).
+int file_device_characteristics(sqlite3_file*) { return SQLITE_IOCAP_POWERSAFE_OVERWRITE; }
+
+const sqlite3_io_methods kIoMethods = {
+    1,  // version 1: no shared memory (no WAL mode), no memory mapping
+    file_close, file_read, file_write, file_truncate, file_sync, file_size, file_lock, file_unlock,
+    file_check_reserved_lock, file_control, file_sector_size, file_device_characteristics,
+    nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+
+// --- sqlite3_vfs ---------------------------------------------------------------------------------
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+int vfs_open(sqlite3_vfs* sqlite_vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+  RuntimeVfs& vfs = owner_of(sqlite_vfs);
+  file->pMethods = nullptr;  // SQLite calls xClose only if this is set
+  return guarded(vfs, SQLITE_CANTOPEN, [&] {
+    if ((flags & SQLITE_OPEN_WAL) != 0) {
+      return fail(vfs, Status::invalid_argument("WAL journal mode is not supported by the Cairn VFS"), SQLITE_CANTOPEN);
+    }
+    FileSystem& file_system = vfs.runtime().file_system();
+    std::string path;
+    if (name != nullptr) {
+      path = name;
+    } else {
+      Status created = file_system.create_directory(vfs.options().temporary_directory);
+      if (!created.ok()) return fail(vfs, std::move(created), SQLITE_CANTOPEN);
+      path = vfs.next_temporary_path();
+    }
+    auto state = std::make_unique<FileState>();
+    state->vfs = &vfs;
+    state->path = path;
+    state->database_path = path;
+    if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+      state->kind = FileKind::kMainDatabase;
+      if (vfs.open_databases().count(path) != 0) {
+        return fail(vfs, Status::failed_precondition("database '" + path + "' is already open"), SQLITE_CANTOPEN);
+      }
+    } else if ((flags & SQLITE_OPEN_MAIN_JOURNAL) != 0 && ends_with(path, kJournalSuffix)) {
+      state->kind = FileKind::kMainJournal;
+      state->database_path = path.substr(0, path.size() - (sizeof kJournalSuffix - 1));
+    }
+    OpenOptions options;
+    options.read_only = (flags & SQLITE_OPEN_READONLY) != 0;
+    options.create = (flags & SQLITE_OPEN_CREATE) != 0;
+    options.exclusive = (flags & SQLITE_OPEN_EXCLUSIVE) != 0;
+    Result<bool> existed = file_system.exists(path);
+    if (!existed.ok()) return fail(vfs, existed.status(), SQLITE_CANTOPEN);
+    Result<std::unique_ptr<File>> opened = file_system.open(path, options);
+    if (!opened.ok()) return fail(vfs, opened.status(), SQLITE_CANTOPEN);
+    state->file = std::move(*opened);
+    state->directory_sync_pending = !*existed;
+    state->delete_on_close = (flags & SQLITE_OPEN_DELETEONCLOSE) != 0;
+    if (state->kind == FileKind::kMainDatabase) vfs.open_databases().insert(path);
+    reinterpret_cast<VfsFile*>(file)->state = state.release();
+    file->pMethods = &kIoMethods;
+    if (out_flags != nullptr) *out_flags = flags;
+    return SQLITE_OK;
+  });
+}
+
+int vfs_delete(sqlite3_vfs* sqlite_vfs, const char* name, int sync_directory) {
+  RuntimeVfs& vfs = owner_of(sqlite_vfs);
+  return guarded(vfs, SQLITE_IOERR_DELETE, [&] {
+    FileSystem& file_system = vfs.runtime().file_system();
+    Status removed = file_system.remove(name);
+    if (removed.code() == StatusCode::kNotFound) return SQLITE_IOERR_DELETE_NOENT;
+    if (!removed.ok()) return fail(vfs, std::move(removed), SQLITE_IOERR_DELETE);
+    if (sync_directory == 0) return SQLITE_OK;
+    Status synced = file_system.sync_directory(parent_directory(name));
+    return synced.ok() ? SQLITE_OK : fail(vfs, std::move(synced), SQLITE_IOERR_DIR_FSYNC);
+  });
+}
+
+int vfs_access(sqlite3_vfs* sqlite_vfs, const char* name, int flags, int* result) {
+  RuntimeVfs& vfs = owner_of(sqlite_vfs);
+  return guarded(vfs, SQLITE_IOERR_ACCESS, [&] {
+    FileSystem& file_system = vfs.runtime().file_system();
+    Result<bool> exists = file_system.exists(name);
+    if (!exists.ok()) return fail(vfs, exists.status(), SQLITE_IOERR_ACCESS);
+    *result = *exists ? 1 : 0;
+    if (!*exists || flags != SQLITE_ACCESS_EXISTS) return SQLITE_OK;
+    // As the unix VFS does: an empty file does not "exist" (an empty journal is not hot).
+    Result<std::unique_ptr<File>> file = file_system.open(name, OpenOptions::read());
+    if (!file.ok()) return SQLITE_OK;  // a directory, say: it exists
+    Result<uint64_t> size = (*file)->size();
+    if (!size.ok()) return fail(vfs, size.status(), SQLITE_IOERR_ACCESS);
+    *result = *size > 0 ? 1 : 0;
+    return SQLITE_OK;
+  });
+}
+
+int vfs_full_pathname(sqlite3_vfs* sqlite_vfs, const char* name, int capacity, char* out) {
+  RuntimeVfs& vfs = owner_of(sqlite_vfs);
+  Status valid = validate_path(name);
+  if (!valid.ok()) return fail(vfs, std::move(valid), SQLITE_CANTOPEN);
+  const std::size_t length = std::strlen(name);
+  if (length + 1 > static_cast<std::size_t>(capacity)) {
+    return fail(vfs, Status::invalid_argument("path '" + std::string(name) + "' is too long"), SQLITE_CANTOPEN);
+  }
+  std::memcpy(out, name, length + 1);
+  return SQLITE_OK;
+}
+
+int vfs_randomness(sqlite3_vfs* sqlite_vfs, int amount, char* out) {
+  Random& random = owner_of(sqlite_vfs).runtime().random();
+  for (int i = 0; i < amount; ++i) out[i] = static_cast<char>(random.next_u64());
+  return amount;
+}
+
+int vfs_sleep(sqlite3_vfs* sqlite_vfs, int microseconds_to_sleep) {
+  RuntimeVfs& vfs = owner_of(sqlite_vfs);
+  return guarded(vfs, 0, [&] {
+    vfs.runtime().sleep(microseconds(microseconds_to_sleep));
+    return microseconds_to_sleep;
+  });
+}
+
+int vfs_current_time_int64(sqlite3_vfs* sqlite_vfs, sqlite3_int64* julian_milliseconds) {
+  const WallTime now = owner_of(sqlite_vfs).runtime().wall_now();
+  const int64_t unix_milliseconds = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  *julian_milliseconds = kUnixEpochJulianMilliseconds + unix_milliseconds;
+  return SQLITE_OK;
+}
+
+int vfs_current_time(sqlite3_vfs* sqlite_vfs, double* julian_days) {
+  sqlite3_int64 milliseconds = 0;
+  vfs_current_time_int64(sqlite_vfs, &milliseconds);
+  *julian_days = static_cast<double>(milliseconds) / 86400000.0;
+  return SQLITE_OK;
+}
+
+int vfs_get_last_error(sqlite3_vfs*, int, char*) { return 0; }
+
+// Loading extensions is not supported.
+void* vfs_dl_open(sqlite3_vfs*, const char*) { return nullptr; }
+void vfs_dl_error(sqlite3_vfs*, int capacity, char* out) {
+  std::snprintf(out, static_cast<std::size_t>(capacity), "%s", "extensions cannot be loaded through the Cairn VFS");
+}
+void (*vfs_dl_sym(sqlite3_vfs*, void*, const char*))(void) { return nullptr; }
+void vfs_dl_close(sqlite3_vfs*, void*) {}
+
+uint64_t next_vfs_number() {
+  static uint64_t last = 0;  // only for unique registration names
+  return ++last;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RuntimeVfs>> RuntimeVfs::create(Runtime& runtime, RuntimeVfsOptions options) {
+  Status temporary = validate_path(options.temporary_directory);
+  if (!temporary.ok()) return Status::invalid_argument("temporary_directory: " + temporary.message());
+  std::unique_ptr<RuntimeVfs> vfs(
+      new RuntimeVfs(runtime, std::move(options), "cairn-runtime-" + std::to_string(next_vfs_number())));
+  const int registered = sqlite3_vfs_register(vfs->vfs_.get(), /*makeDflt=*/0);
+  if (registered != SQLITE_OK) {
+    vfs->vfs_.reset();
+    return Status::internal(std::string("sqlite3_vfs_register failed: ") + sqlite3_errstr(registered));
+  }
+  return vfs;
+}
+
+RuntimeVfs::RuntimeVfs(Runtime& runtime, RuntimeVfsOptions options, std::string name)
+    : runtime_(&runtime), options_(std::move(options)), name_(std::move(name)), vfs_(std::make_unique<sqlite3_vfs>()) {
+  sqlite3_vfs& vfs = *vfs_;
+  std::memset(&vfs, 0, sizeof vfs);
+  vfs.iVersion = 2;
+  vfs.szOsFile = sizeof(VfsFile);
+  vfs.mxPathname = kMaxPathLength;
+  vfs.zName = name_.c_str();
+  vfs.pAppData = this;
+  vfs.xOpen = vfs_open;
+  vfs.xDelete = vfs_delete;
+  vfs.xAccess = vfs_access;
+  vfs.xFullPathname = vfs_full_pathname;
+  vfs.xDlOpen = vfs_dl_open;
+  vfs.xDlError = vfs_dl_error;
+  vfs.xDlSym = vfs_dl_sym;
+  vfs.xDlClose = vfs_dl_close;
+  vfs.xRandomness = vfs_randomness;
+  vfs.xSleep = vfs_sleep;
+  vfs.xCurrentTime = vfs_current_time;
+  vfs.xGetLastError = vfs_get_last_error;
+  vfs.xCurrentTimeInt64 = vfs_current_time_int64;
+}
+
+RuntimeVfs::~RuntimeVfs() {
+  if (vfs_ == nullptr) return;
+  CAIRN_ASSERT(open_databases_.empty(), "a RuntimeVfs was destroyed while a database was open through it");
+  sqlite3_vfs_unregister(vfs_.get());
+}
+
+std::exception_ptr RuntimeVfs::take_interruption() {
+  std::exception_ptr interruption = interruption_;
+  interruption_ = nullptr;
+  return interruption;
+}
+
+void RuntimeVfs::rethrow_interruption() {
+  if (std::exception_ptr interruption = take_interruption()) std::rethrow_exception(interruption);
+}
+
+void RuntimeVfs::record_interruption(std::exception_ptr exception) {
+  // The first one wins: later operations fail fast for the same reason.
+  if (interruption_ == nullptr) interruption_ = std::move(exception);
+  last_error_ = Status::cancelled("a file operation inside SQLite was interrupted");
+}
+
+std::string RuntimeVfs::next_temporary_path() {
+  return options_.temporary_directory + "/temporary-" + std::to_string(++last_temporary_file_);
+}
+
+}  // namespace cairn::storage
