@@ -31,7 +31,7 @@ FaultPlan FaultPlan::choose(const proto::FaultProfile& profile, const std::vecto
     const bool on = random.chance(enable);
     const double rate = draw(random, fault.rate());
     if (!on) continue;
-    ActiveFault active{fault.kind(), rate, fault.duration_ms(), fault.magnitude()};
+    ActiveFault active{fault.kind(), rate, fault.duration_ms(), fault.magnitude(), fault.target_path()};
     plan.active_[fault.kind()] = active;
   }
   const uint32_t unreliable =
@@ -52,6 +52,14 @@ const ActiveFault* FaultPlan::find(proto::FaultKind kind) const {
 double FaultPlan::rate(proto::FaultKind kind) const {
   const ActiveFault* fault = find(kind);
   return fault == nullptr ? 0.0 : fault->rate;
+}
+
+double FaultPlan::rate_for_path(proto::FaultKind kind, std::string_view path) const {
+  const ActiveFault* fault = find(kind);
+  if (fault == nullptr) return 0.0;
+  const std::string& target = fault->target_path;
+  const bool aimed_here = target.empty() || (target.back() == '/' ? path.starts_with(target) : path == target);
+  return aimed_here ? fault->rate : 0.0;
 }
 
 }  // namespace cairn::sim

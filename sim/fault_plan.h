@@ -26,6 +26,7 @@ struct ActiveFault {
   double rate = 0;             // drawn from the profile's range, per seed
   proto::Range duration_ms;    // drawn per episode
   proto::Range magnitude;      // drawn per event
+  std::string target_path;     // disk faults: only this file, or files under this directory ("dir/")
 };
 
 class FaultPlan {
@@ -36,6 +37,9 @@ class FaultPlan {
   bool enabled(proto::FaultKind kind) const { return find(kind) != nullptr; }
   // The fault's rate, or 0 when the seed did not enable it.
   double rate(proto::FaultKind kind) const;
+  // The rate of a disk fault for an operation on `path`: 0 unless it is enabled and aimed at
+  // files like this one.
+  double rate_for_path(proto::FaultKind kind, std::string_view path) const;
   const std::map<proto::FaultKind, ActiveFault>& active() const { return active_; }
 
   bool unreliable(NodeId node) const { return unreliable_nodes_.count(node) != 0; }

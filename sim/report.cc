@@ -52,6 +52,7 @@ std::string format_human_report(const RunReport& report, const std::string& scen
   text += "  injected     " + counts(report.faults) + "\n";
   text += "  client ops   " + std::to_string(report.ops_ok) + " ok, " + std::to_string(report.ops_failed) +
           " failed, " + std::to_string(report.ops_unknown) + " unknown\n";
+  if (!report.outcomes.empty()) text += "  outcomes     " + counts(report.outcomes) + "\n";
   text += "  checks\n";
   for (const CheckOutcome& check : report.checks) {
     text += "    " + std::string(check.passed ? "pass  " : "FAIL  ") + check_name(check.check) + "\n";
@@ -81,6 +82,9 @@ std::string format_json_report(const RunReport& report) {
   json.key("ok").value(report.ops_ok);
   json.key("failed").value(report.ops_failed);
   json.key("unknown").value(report.ops_unknown);
+  json.end_object();
+  json.key("outcomes").begin_object();
+  for (const auto& [name, count] : report.outcomes) json.key(name).value(count);
   json.end_object();
   json.key("checks").begin_object();
   for (const CheckOutcome& check : report.checks) json.key(check_name(check.check)).value(check.passed ? "pass" : "fail");

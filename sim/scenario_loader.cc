@@ -11,6 +11,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/runtime/file_system.h"
+
 namespace cairn::sim {
 namespace {
 
@@ -139,6 +141,11 @@ bool is_probability_fault(proto::FaultKind kind) {
   }
 }
 
+bool is_targetable_disk_fault(proto::FaultKind kind) {
+  return is_probability_fault(kind) && kind != proto::DISK_SLOW && kind != proto::MESSAGE_LOSS &&
+         kind != proto::MESSAGE_DUPLICATION && kind != proto::MESSAGE_REORDER && kind != proto::BUGGIFY;
+}
+
 bool is_episode_fault(proto::FaultKind kind) {
   switch (kind) {
     case proto::PARTITION_SYMMETRIC:
@@ -184,6 +191,14 @@ void validate_faults(Validator& validator, const Validator::Scope& root, const p
     if (is_episode_fault(fault.kind())) {
       validator.range(entry, fault, "duration_ms", fault.duration_ms(), 1, 3'600'000, "ms");
     }
+    if (!fault.target_path().empty()) {
+      if (!is_targetable_disk_fault(fault.kind())) {
+        validator.error(entry, fault, "target_path", "only disk faults other than DISK_SLOW can aim at files");
+      }
+      std::string_view target = fault.target_path();
+      if (target.ends_with('/')) target.remove_suffix(1);
+      if (Status valid = validate_path(target); !valid.ok()) validator.error(entry, fault, "target_path", valid.message());
+    }
     switch (fault.kind()) {
       case proto::MESSAGE_REORDER:
       case proto::DISK_SLOW:
@@ -205,6 +220,50 @@ void validate_faults(Validator& validator, const Validator::Scope& root, const p
   }
   if (profile.has_max_down_nodes() && profile.max_down_nodes() > servers) {
     validator.error(scope, profile, "max_down_nodes", "is larger than the " + std::to_string(servers) + " servers");
+  }
+}
+
+void validate_register_workload(Validator& validator, const Validator::Scope& workload, const proto::Scenario& scenario,
+                                uint32_t servers, const std::set<std::string>& region_names) {
+  const proto::RegisterWorkload& work = scenario.workload().register_();
+  const Validator::Scope scope = validator.nested(workload, scenario.workload(), "register");
+  if (work.clients() == 0 || work.clients() > kMaxClients) {
+    validator.error(scope, work, "clients", "must be within [1, " + std::to_string(kMaxClients) + "]");
+  }
+  if (!(work.write_fraction() >= 0 && work.write_fraction() <= 1)) {
+    validator.error(scope, work, "write_fraction", "a probability must be within [0, 1]");
+  }
+  validator.range(scope, work, "think_time_ms", work.think_time_ms(), 0, kMaxLatencyMs, "ms");
+  if (!(work.request_timeout_ms() >= 0.001 && work.request_timeout_ms() <= kMaxLatencyMs)) {
+    validator.error(scope, work, "request_timeout_ms", "must be within [0.001, 60000] ms");
+  }
+  // Below a microsecond, durations round to (almost) no simulated time at all.
+  if (work.think_time_ms().max() < 0.001 && scenario.network().local_latency_ms().min() < 0.001) {
+    validator.error(scope, work, "think_time_ms",
+                    "with no think time and no network latency, simulated time would never advance");
+  }
+  if (work.value_bytes() > 256) validator.error(scope, work, "value_bytes", "at most 256 bytes");
+  if (work.read_quorum() > servers) validator.error(scope, work, "read_quorum", "is larger than the " + std::to_string(servers) + " servers");
+  if (work.write_quorum() > servers) validator.error(scope, work, "write_quorum", "is larger than the " + std::to_string(servers) + " servers");
+  if (!work.client_region().empty() && region_names.count(work.client_region()) == 0) {
+    validator.error(scope, work, "client_region", "no region named '" + work.client_region() + "'");
+  }
+}
+
+void validate_storage_workload(Validator& validator, const Validator::Scope& workload, const proto::Scenario& scenario) {
+  const proto::StorageWorkload& work = scenario.workload().storage();
+  const Validator::Scope scope = validator.nested(workload, scenario.workload(), "storage");
+  validator.range(scope, work, "think_time_ms", work.think_time_ms(), 0.001, kMaxLatencyMs, "ms");
+  if (work.max_mutations_per_batch() == 0 || work.max_mutations_per_batch() > 1000) {
+    validator.error(scope, work, "max_mutations_per_batch", "must be within [1, 1000]");
+  }
+  if (work.keys() == 0 || work.keys() > 1'000'000) validator.error(scope, work, "keys", "must be within [1, 1000000]");
+  if (work.max_value_bytes() > 65536) validator.error(scope, work, "max_value_bytes", "at most 65536 bytes");
+  if (!(work.read_fraction() >= 0 && work.read_fraction() <= 1)) {
+    validator.error(scope, work, "read_fraction", "a probability must be within [0, 1]");
+  }
+  if (work.wal_segment_bytes() < 8192 || work.wal_segment_bytes() > (uint64_t{1} << 30)) {
+    validator.error(scope, work, "wal_segment_bytes", "must be within [8192, 2^30] bytes");
   }
 }
 
@@ -255,32 +314,12 @@ void validate(Validator& validator, const proto::Scenario& scenario) {
   }
 
   const Validator::Scope workload = validator.nested(root, scenario, "workload");
-  if (!scenario.workload().has_register_()) {
-    validator.error(workload, scenario.workload(), "register", "a workload is required (the only kind today: register)");
+  if (scenario.workload().has_register_()) {
+    validate_register_workload(validator, workload, scenario, servers, region_names);
+  } else if (scenario.workload().has_storage()) {
+    validate_storage_workload(validator, workload, scenario);
   } else {
-    const proto::RegisterWorkload& work = scenario.workload().register_();
-    const Validator::Scope scope = validator.nested(workload, scenario.workload(), "register");
-    if (work.clients() == 0 || work.clients() > kMaxClients) {
-      validator.error(scope, work, "clients", "must be within [1, " + std::to_string(kMaxClients) + "]");
-    }
-    if (!(work.write_fraction() >= 0 && work.write_fraction() <= 1)) {
-      validator.error(scope, work, "write_fraction", "a probability must be within [0, 1]");
-    }
-    validator.range(scope, work, "think_time_ms", work.think_time_ms(), 0, kMaxLatencyMs, "ms");
-    if (!(work.request_timeout_ms() >= 0.001 && work.request_timeout_ms() <= kMaxLatencyMs)) {
-      validator.error(scope, work, "request_timeout_ms", "must be within [0.001, 60000] ms");
-    }
-    // Below a microsecond, durations round to (almost) no simulated time at all.
-    if (work.think_time_ms().max() < 0.001 && scenario.network().local_latency_ms().min() < 0.001) {
-      validator.error(scope, work, "think_time_ms",
-                      "with no think time and no network latency, simulated time would never advance");
-    }
-    if (work.value_bytes() > 256) validator.error(scope, work, "value_bytes", "at most 256 bytes");
-    if (work.read_quorum() > servers) validator.error(scope, work, "read_quorum", "is larger than the " + std::to_string(servers) + " servers");
-    if (work.write_quorum() > servers) validator.error(scope, work, "write_quorum", "is larger than the " + std::to_string(servers) + " servers");
-    if (!work.client_region().empty() && region_names.count(work.client_region()) == 0) {
-      validator.error(scope, work, "client_region", "no region named '" + work.client_region() + "'");
-    }
+    validator.error(workload, scenario.workload(), "register", "a workload is required: register or storage");
   }
 
   validate_faults(validator, root, scenario);
@@ -293,6 +332,13 @@ void validate(Validator& validator, const proto::Scenario& scenario) {
   }
   for (int i = 0; i < scenario.checks_size(); ++i) {
     if (scenario.checks(i) == proto::CHECK_UNSPECIFIED) validator.error(root, scenario, "checks", "unspecified check", i);
+    const bool storage_check = scenario.checks(i) == proto::STORAGE_INTEGRITY;
+    if (storage_check != scenario.workload().has_storage()) {
+      validator.error(root, scenario, "checks",
+                      storage_check ? "STORAGE_INTEGRITY judges the storage workload only"
+                                    : proto::Check_Name(scenario.checks(i)) + " judges the register workload only",
+                      i);
+    }
     if (scenario.checks(i) == proto::LIVENESS && scenario.quiesce_seconds() <= 0) {
       validator.error(root, scenario, "checks", "LIVENESS needs a quiesce phase (quiesce_seconds > 0)", i);
     }
@@ -337,6 +383,14 @@ void apply_defaults(proto::Scenario& scenario) {
     set_range_if_unset(work.mutable_think_time_ms(), 10, 100);
     if (work.request_timeout_ms() == 0) work.set_request_timeout_ms(1000);
     if (work.value_bytes() == 0) work.set_value_bytes(16);
+  }
+  if (scenario.workload().has_storage()) {
+    proto::StorageWorkload& work = *scenario.mutable_workload()->mutable_storage();
+    set_range_if_unset(work.mutable_think_time_ms(), 1, 10);
+    if (work.max_mutations_per_batch() == 0) work.set_max_mutations_per_batch(8);
+    if (work.keys() == 0) work.set_keys(64);
+    if (work.max_value_bytes() == 0) work.set_max_value_bytes(512);
+    if (work.wal_segment_bytes() == 0) work.set_wal_segment_bytes(64 * 1024);
   }
 }
 

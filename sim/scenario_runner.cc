@@ -15,6 +15,7 @@
 #include "sim/sim_node.h"
 #include "sim/simulator.h"
 #include "sim/workload/register_workload.h"
+#include "sim/workload/storage_workload.h"
 
 namespace cairn::sim {
 namespace {
@@ -95,6 +96,15 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   simulator.set_buggify_probability(plan.rate(proto::BUGGIFY));
   simulator.install_network(std::make_unique<SimNetwork>(simulator, scenario.network(), &plan));
 
+  const bool storage_workload = scenario.workload().has_storage();
+  std::unique_ptr<StorageWorkload> storage;
+  BootFunction boot = [servers](Runtime& runtime, const BootContext& context) {
+    run_register_server(runtime, context, servers);
+  };
+  if (storage_workload) {
+    storage = std::make_unique<StorageWorkload>(simulator, scenario.workload().storage(), servers);
+    boot = storage->boot_function();
+  }
   NodeId next_id = 1;
   for (const proto::Region& region : scenario.topology().regions()) {
     for (uint32_t i = 0; i < region.nodes(); ++i, ++next_id) {
@@ -104,22 +114,25 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
                                   .log_level = options.log_level,
                                   .corruptible_disk = plan.unreliable(next_id),
                                   .faults = &plan};
-      simulator.add_node(std::make_unique<SimNode>(
-          simulator, node_options,
-          [servers](Runtime& runtime, const BootContext& context) { run_register_server(runtime, context, servers); }));
+      simulator.add_node(std::make_unique<SimNode>(simulator, node_options, boot));
     }
   }
 
-  const proto::RegisterWorkload& workload_config = scenario.workload().register_();
-  RegisterWorkload workload(simulator, workload_config, servers);
-  const std::string client_region =
-      workload_config.client_region().empty() ? scenario.topology().regions(0).name() : workload_config.client_region();
-  workload.add_clients(client_region, scenario.disk());
+  std::unique_ptr<RegisterWorkload> workload;
+  std::vector<NodeId> clients;
+  if (!storage_workload) {
+    const proto::RegisterWorkload& workload_config = scenario.workload().register_();
+    workload = std::make_unique<RegisterWorkload>(simulator, workload_config, servers);
+    const std::string client_region = workload_config.client_region().empty() ? scenario.topology().regions(0).name()
+                                                                               : workload_config.client_region();
+    workload->add_clients(client_region, scenario.disk());
+    clients = workload->client_ids();
+  }
 
-  Nemesis nemesis(simulator, plan, servers, workload.client_ids());
+  Nemesis nemesis(simulator, plan, servers, clients);
   nemesis.apply_clock_faults();
   for (NodeId server : servers) simulator.find_node(server)->start();
-  workload.start();
+  if (workload) workload->start();
 
   const int64_t fault_end = seconds_to_duration(scenario.duration_seconds()).count();
   const int64_t end = fault_end + seconds_to_duration(scenario.quiesce_seconds()).count();
@@ -127,30 +140,37 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   simulator.run_until(fault_end);
   nemesis.heal_all();
   simulator.run_until(end);
-  workload.stop();
 
-  RegisterCheckInput input;
-  input.history = &workload.history();
-  for (NodeId server : servers) {
-    input.durable_register_files.push_back(simulator.find_node(server)->disk().durable_image(RegisterStore::kFileName));
-  }
-  input.clients = workload.client_ids();
-  input.quiesce_started_at = fault_end;
-  input.ended_at = end;
-  std::vector<proto::Check> checks;
-  for (int check : scenario.checks()) checks.push_back(static_cast<proto::Check>(check));
-  report.checks = run_register_checks(checks, input);
-
-  if (!options.history_path.empty()) CAIRN_RETURN_IF_ERROR(write_history(options.history_path, workload.history()));
-
-  for (const RegisterOperation& operation : workload.history()) {
-    if (operation.ok()) {
-      ++report.ops_ok;
-    } else if (operation.completed() && operation.outcome == OperationOutcome::kFailed) {
-      ++report.ops_failed;
-    } else {
-      ++report.ops_unknown;
+  if (storage) {
+    report.checks.push_back(storage->check_integrity());
+    const StorageOutcomes outcomes = storage->outcomes();
+    report.outcomes = outcomes.counters();
+    report.ops_ok = outcomes.batches_applied + outcomes.reads_verified;
+    report.ops_failed = outcomes.write_errors + outcomes.read_errors;
+  } else {
+    workload->stop();
+    RegisterCheckInput input;
+    input.history = &workload->history();
+    for (NodeId server : servers) {
+      input.durable_register_files.push_back(simulator.find_node(server)->disk().durable_image(RegisterStore::kFileName));
     }
+    input.clients = workload->client_ids();
+    input.quiesce_started_at = fault_end;
+    input.ended_at = end;
+    std::vector<proto::Check> checks;
+    for (int check : scenario.checks()) checks.push_back(static_cast<proto::Check>(check));
+    report.checks = run_register_checks(checks, input);
+    if (!options.history_path.empty()) CAIRN_RETURN_IF_ERROR(write_history(options.history_path, workload->history()));
+    for (const RegisterOperation& operation : workload->history()) {
+      if (operation.ok()) {
+        ++report.ops_ok;
+      } else if (operation.completed() && operation.outcome == OperationOutcome::kFailed) {
+        ++report.ops_failed;
+      } else {
+        ++report.ops_unknown;
+      }
+    }
+    report.clients = scenario.workload().register_().clients();
   }
   report.ok = true;
   for (const CheckOutcome& check : report.checks) report.ok = report.ok && check.passed;
@@ -163,7 +183,6 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   report.faults = simulator.fault_counts();
   report.sim_seconds = to_seconds(Duration{simulator.now()});
   report.servers = static_cast<uint32_t>(servers.size());
-  report.clients = workload_config.clients();
   report.regions = static_cast<uint32_t>(scenario.topology().regions_size());
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return report;

@@ -39,6 +39,7 @@ struct RunReport {
   uint64_t ops_failed = 0;
   uint64_t ops_unknown = 0;
   std::vector<CheckOutcome> checks;
+  std::map<std::string, uint64_t> outcomes;  // workload-specific counters (storage workload)
   uint32_t servers = 0;
   uint32_t clients = 0;
   uint32_t regions = 0;

@@ -24,15 +24,17 @@ SimDisk::SimDisk(Simulator& simulator, NodeId node, const proto::DiskModel& mode
       random_(random),
       sector_size_(model.sector_size() == 0 ? 512 : model.sector_size()) {}
 
-bool SimDisk::fault(proto::FaultKind kind) {
+bool SimDisk::fault(proto::FaultKind kind, std::string_view path) {
   if (faults_ == nullptr) return false;
-  const double rate = faults_->rate(kind);
+  const double rate = faults_->rate_for_path(kind, path);
   if (rate <= 0 || !random_.chance(rate)) return false;
   simulator_->count_fault(fault_kind_name(kind), node_);
   return true;
 }
 
-bool SimDisk::corrupting_fault(proto::FaultKind kind) { return corruptible_ && fault(kind); }
+bool SimDisk::corrupting_fault(proto::FaultKind kind, std::string_view path) {
+  return corruptible_ && fault(kind, path);
+}
 
 void SimDisk::trace(TraceEvent event, std::string_view path, uint64_t a, uint64_t b) {
   simulator_->trace().record(simulator_->now(), event, node_, hash_text(path), a, b, path);
@@ -47,7 +49,7 @@ Duration SimDisk::latency(Operation operation) {
     case Operation::kMetadata: range = &model_.write_latency_ms(); break;
   }
   Duration delay = draw_milliseconds(random_, *range);
-  if (fault(proto::DISK_SLOW)) {
+  if (fault(proto::DISK_SLOW, "")) {
     const ActiveFault* slow = faults_->find(proto::DISK_SLOW);
     delay += draw_milliseconds(random_, slow->magnitude);
   }
@@ -91,7 +93,7 @@ Result<std::size_t> SimDisk::read(SimInode& inode, std::string_view path, uint64
   const uint64_t length = std::min<uint64_t>(out.size(), size - offset);
   const uint64_t first_sector = offset / sector_size_;
   const uint64_t last_sector = (offset + length - 1) / sector_size_;
-  if (corrupting_fault(proto::DISK_READ_ERROR)) {
+  if (corrupting_fault(proto::DISK_READ_ERROR, path)) {
     inode.bad_sectors.insert(first_sector + random_.uniform(last_sector - first_sector + 1));
   }
   auto bad = inode.bad_sectors.lower_bound(first_sector);
@@ -131,7 +133,7 @@ uint64_t SimDisk::used_bytes() const {
 
 Status SimDisk::write(SimInode& inode, std::string_view path, uint64_t offset, std::span<const std::byte> data) {
   if (data.empty()) return {};
-  if (fault(proto::DISK_FULL)) {
+  if (fault(proto::DISK_FULL, path)) {
     trace(TraceEvent::kDiskWrite, path, offset, UINT64_MAX);
     return Status::no_space("ENOSPC writing '" + std::string(path) + "' (injected)");
   }
@@ -143,7 +145,7 @@ Status SimDisk::write(SimInode& inode, std::string_view path, uint64_t offset, s
                             std::to_string(model_.capacity_bytes()) + " bytes reached");
   }
   uint64_t target = offset;
-  if (corrupting_fault(proto::DISK_MISDIRECTED_WRITE)) {
+  if (corrupting_fault(proto::DISK_MISDIRECTED_WRITE, path)) {
     // Same alignment within a sector, another sector of the file (or just past its end).
     const uint64_t sectors = std::max(old_size, offset + data.size()) / sector_size_ + 1;
     uint64_t sector = random_.uniform(sectors);
@@ -151,7 +153,7 @@ Status SimDisk::write(SimInode& inode, std::string_view path, uint64_t offset, s
     target = sector * sector_size_ + offset % sector_size_;
   }
   std::vector<std::byte> flipped;
-  if (corrupting_fault(proto::DISK_BIT_FLIP)) {
+  if (corrupting_fault(proto::DISK_BIT_FLIP, path)) {
     flipped.assign(data.begin(), data.end());
     const uint64_t bit = random_.uniform(flipped.size() * 8);
     flipped[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
@@ -165,7 +167,7 @@ Status SimDisk::write(SimInode& inode, std::string_view path, uint64_t offset, s
 }
 
 Status SimDisk::sync(SimInode& inode, std::string_view path) {
-  if (fault(proto::DISK_SYNC_FAILURE)) {
+  if (fault(proto::DISK_SYNC_FAILURE, path)) {
     // The kernel reports the error once and marks the pages clean: they will not be retried.
     inode.dirty.clear();
     trace(TraceEvent::kDiskSync, path, inode.id, UINT64_MAX);
@@ -269,7 +271,7 @@ Status SimDisk::sync_directory(std::string_view directory) {
       return Status::not_found("no directory '" + std::string(directory) + "'");
     }
   }
-  if (fault(proto::DISK_SYNC_FAILURE)) {
+  if (fault(proto::DISK_SYNC_FAILURE, directory)) {
     trace(TraceEvent::kDiskSync, directory, 0, UINT64_MAX);
     return Status::io_error("fsync of directory '" + std::string(directory) + "' failed (injected EIO)");
   }
@@ -288,9 +290,9 @@ Result<bool> SimDisk::exists(std::string_view path) {
   return current_.count(path) != 0;
 }
 
-std::vector<std::byte> SimDisk::crash_image(const SimInode& inode) {
+std::vector<std::byte> SimDisk::crash_image(const SimInode& inode, std::string_view path) {
   std::vector<std::byte> image = inode.durable;
-  const double survival = faults_ == nullptr ? 0.0 : faults_->rate(proto::DISK_TORN_WRITE);
+  const double survival = faults_ == nullptr ? 0.0 : faults_->rate_for_path(proto::DISK_TORN_WRITE, path);
   if (survival <= 0 || inode.dirty.empty()) return image;
   // The size is metadata: either the old one or the new one made it.
   if (inode.current.size() != inode.durable.size() && random_.chance(0.5)) image.resize(inode.current.size());
@@ -316,7 +318,7 @@ void SimDisk::crash() {
   for (auto& [path, entry] : durable_) {
     if (entry.inode == nullptr || !done.insert(entry.inode->id).second) continue;
     SimInode& inode = *entry.inode;
-    inode.durable = crash_image(inode);
+    inode.durable = crash_image(inode, path);
     inode.current = inode.durable;
     inode.dirty.clear();
   }

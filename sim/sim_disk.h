@@ -86,13 +86,14 @@ class SimDisk {
     std::shared_ptr<SimInode> inode;
   };
 
-  bool fault(proto::FaultKind kind);
-  bool corrupting_fault(proto::FaultKind kind);
+  // Whether the fault strikes this operation on `path` ("" for operations on no file).
+  bool fault(proto::FaultKind kind, std::string_view path);
+  bool corrupting_fault(proto::FaultKind kind, std::string_view path);
   void trace(TraceEvent event, std::string_view path, uint64_t a, uint64_t b);
   Status check_parent(std::string_view path) const;
   void mark_dirty(SimInode& inode, uint64_t offset, uint64_t length);
   void grow(SimInode& inode, uint64_t size);
-  std::vector<std::byte> crash_image(const SimInode& inode);
+  std::vector<std::byte> crash_image(const SimInode& inode, std::string_view path);
 
   Simulator* simulator_;
   NodeId node_;

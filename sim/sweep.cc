@@ -27,7 +27,8 @@ struct Child {
 };
 
 // Child side: run the seed and write one tab-separated line to the pipe:
-// ok, trace hash, failed checks (comma-separated), first failure detail.
+// ok, trace hash, failed checks (comma-separated), first failure detail, counters
+// ("name=count" comma-separated: the workload's outcomes and "injected.<fault>" counts).
 [[noreturn]] void run_child(const proto::Scenario& scenario, uint64_t seed, int pipe_write, unsigned time_limit) {
   if (time_limit > 0) ::alarm(time_limit);
   Result<RunReport> report = run_scenario(scenario, seed, RunOptions{});
@@ -46,7 +47,14 @@ struct Child {
     if (detail.size() > 2000) detail = detail.substr(0, 2000) + "...";
     std::replace(detail.begin(), detail.end(), '\n', ' ');
     std::replace(detail.begin(), detail.end(), '\t', ' ');
-    line = std::string(report->ok ? "1" : "0") + "\t" + format_hash(report->trace_hash) + "\t" + failed + "\t" + detail;
+    std::string counters;
+    auto add_counter = [&](const std::string& name, uint64_t count) {
+      counters += (counters.empty() ? "" : ",") + name + "=" + std::to_string(count);
+    };
+    for (const auto& [name, count] : report->outcomes) add_counter(name, count);
+    for (const auto& [fault, count] : report->faults) add_counter("injected." + fault, count);
+    line = std::string(report->ok ? "1" : "0") + "\t" + format_hash(report->trace_hash) + "\t" + failed + "\t" +
+           detail + "\t" + counters;
   }
   line += "\n";
   std::size_t written = 0;
@@ -99,7 +107,7 @@ SeedOutcome parse_child_output(uint64_t seed, const std::string& output, int sta
   std::stringstream stream(output.substr(0, output.size() - 1));
   std::string field;
   while (std::getline(stream, field, '\t')) fields.push_back(field);
-  while (fields.size() < 4) fields.emplace_back();
+  while (fields.size() < 5) fields.emplace_back();
   outcome.ok = fields[0] == "1";
   outcome.trace_hash = fields[1];
   std::stringstream checks(fields[2]);
@@ -107,6 +115,15 @@ SeedOutcome parse_child_output(uint64_t seed, const std::string& output, int sta
     if (!field.empty()) outcome.failed_checks.push_back(field);
   }
   outcome.detail = fields[3];
+  std::stringstream counters(fields[4]);
+  while (std::getline(counters, field, ',')) {
+    const std::size_t equals = field.find('=');
+    if (equals == std::string::npos) continue;
+    uint64_t count = 0;
+    const std::string_view digits = std::string_view(field).substr(equals + 1);
+    std::from_chars(digits.data(), digits.data() + digits.size(), count);
+    outcome.counters[field.substr(0, equals)] = count;
+  }
   return outcome;
 }
 

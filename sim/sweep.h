@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct SeedOutcome {
   std::string trace_hash;
   std::vector<std::string> failed_checks;
   std::string detail;                   // first failure's explanation, or how it crashed
+  // The workload's outcome counters and "injected.<fault>" counts (empty if the run crashed).
+  std::map<std::string, uint64_t> counters;
 };
 
 struct SweepResult {
