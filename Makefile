@@ -32,6 +32,7 @@ test: build
 
 bench: build
 	$(BUILD_DIR)/bin/cairn-bench-runtime
+	$(BUILD_DIR)/bin/cairn-bench-storage
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)

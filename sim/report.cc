@@ -83,9 +83,6 @@ std::string format_json_report(const RunReport& report) {
   json.key("failed").value(report.ops_failed);
   json.key("unknown").value(report.ops_unknown);
   json.end_object();
-  json.key("outcomes").begin_object();
-  for (const auto& [name, count] : report.outcomes) json.key(name).value(count);
-  json.end_object();
   json.key("checks").begin_object();
   for (const CheckOutcome& check : report.checks) json.key(check_name(check.check)).value(check.passed ? "pass" : "fail");
   json.end_object();
@@ -107,6 +104,11 @@ std::string format_json_report(const RunReport& report) {
   json.end_object();
   json.key("loop_events").value(report.loop_events);
   json.key("fiber_switches").value(report.fiber_switches);
+  if (!report.outcomes.empty()) {
+    json.key("outcomes").begin_object();
+    for (const auto& [name, count] : report.outcomes) json.key(name).value(count);
+    json.end_object();
+  }
   json.end_object();
   return json.text();
 }

@@ -37,6 +37,9 @@ struct FileState {
   // The last 4-byte read of a journal: the page number SQLite reads before a page record.
   uint64_t last_word_offset = UINT64_MAX;
   uint32_t last_word = 0;
+  // Reused by read-back, so a write costs no allocation.
+  std::unique_ptr<std::byte[]> read_back_buffer;
+  std::size_t read_back_capacity = 0;
 };
 
 // The sqlite3_file SQLite allocates for us (szOsFile bytes); standard layout, so the cast from
@@ -184,7 +187,11 @@ int seal_database_write(FileState& state, uint64_t offset, std::span<std::byte> 
 
 int read_back(FileState& state, uint64_t offset, std::span<const std::byte> written) {
   RuntimeVfs& vfs = *state.vfs;
-  std::vector<std::byte> found(written.size());
+  if (state.read_back_capacity < written.size()) {
+    state.read_back_buffer = std::make_unique_for_overwrite<std::byte[]>(written.size());
+    state.read_back_capacity = written.size();
+  }
+  std::span<std::byte> found(state.read_back_buffer.get(), written.size());
   Result<std::size_t> read = state.file->read(offset, found);
   if (!read.ok()) return fail(vfs, read.status(), SQLITE_IOERR_WRITE);
   if (*read == written.size() && std::memcmp(found.data(), written.data(), written.size()) == 0) return SQLITE_OK;

@@ -1,0 +1,181 @@
+// Recovery of a write-ahead log directory (see wal_recovery.h for the rules).
+#include "storage/wal/wal_recovery.h"
+
+#include <optional>
+#include <string>
+
+#include "storage/wal/wal_segment_scanner.h"
+
+namespace cairn::wal {
+namespace {
+
+struct SegmentName {
+  std::string path;
+  uint64_t first_index = 0;
+};
+
+std::string offset_text(uint64_t offset) { return "offset " + std::to_string(offset); }
+
+Status ensure_directory(FileSystem& file_system, std::string_view directory) {
+  CAIRN_ASSIGN_OR_RETURN(bool exists, file_system.exists(directory));
+  if (exists) return {};
+  CAIRN_RETURN_IF_ERROR(file_system.create_directory(directory).with_context("creating WAL directory"));
+  // The new directory's own name lives in its parent.
+  return file_system.sync_directory(parent_directory(directory)).with_context("syncing the WAL directory's parent");
+}
+
+Result<std::vector<SegmentName>> list_segments(FileSystem& file_system, std::string_view directory) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, file_system.list(directory));
+  std::vector<SegmentName> segments;
+  for (const std::string& name : names) {  // sorted by name, which sorts segments by index
+    std::optional<uint64_t> first_index = parse_segment_file_name(name);
+    if (!first_index) {
+      return Status::corruption("unexpected entry '" + name + "' in WAL directory '" + std::string(directory) +
+                                "' (not a segment name such as " + segment_file_name(1) + ")");
+    }
+    segments.push_back(SegmentName{.path = std::string(directory) + "/" + name, .first_index = *first_index});
+  }
+  return segments;
+}
+
+// Whether the segment is what a crash during create_segment() leaves: too short to hold a
+// record, or an invalid header followed by nothing but zeros.
+Result<bool> is_torn_creation(FileSystem& file_system, const SegmentName& name) {
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<File> file, file_system.open(name.path, OpenOptions::read()));
+  CAIRN_ASSIGN_OR_RETURN(uint64_t size, file->size());
+  if (size < kBlockSize) return true;
+  std::vector<std::byte> block(kBlockSize);
+  CAIRN_RETURN_IF_ERROR(read_exactly(*file, name.path, 0, block));
+  if (decode_segment_header(block).ok()) return false;
+  return zero_from(*file, name.path, kBlockSize, size);
+}
+
+Status remove_torn_creation(FileSystem& file_system, std::string_view directory, std::vector<SegmentName>& segments,
+                            WalRecoveryReport& report) {
+  const SegmentName& last = segments.back();
+  CAIRN_ASSIGN_OR_RETURN(bool torn, is_torn_creation(file_system, last));
+  if (!torn) return {};
+  CAIRN_RETURN_IF_ERROR(file_system.remove(last.path).with_context("removing torn segment creation"));
+  CAIRN_RETURN_IF_ERROR(file_system.sync_directory(directory).with_context("syncing WAL directory"));
+  report.removed_torn_segments.push_back(last.path);
+  segments.pop_back();
+  return {};
+}
+
+Status damaged_sealed_segment(const std::string& path, const InvalidBatch& invalid) {
+  return Status::corruption("WAL corruption in " + path + " at " + offset_text(invalid.offset) + " (index " +
+                            std::to_string(invalid.expected_index) + "): " + invalid.reason +
+                            "; the segment is sealed (a later segment exists), so all of it had been synced. "
+                            "Nothing was truncated: repair this node's log from its peers");
+}
+
+Status damaged_synced_batch(const std::string& path, const InvalidBatch& invalid, const VouchingBatch& vouching) {
+  return Status::corruption("WAL corruption in " + path + " at " + offset_text(invalid.offset) + " (index " +
+                            std::to_string(invalid.expected_index) + "): " + invalid.reason + "; the batch at " +
+                            offset_text(vouching.offset) + " is durable through index " +
+                            std::to_string(vouching.header.durable_through) +
+                            ", so the damaged batch had been synced: this is damage, not a torn write. "
+                            "Nothing was truncated: repair this node's log from its peers");
+}
+
+// Cuts the last segment's file at the invalid batch and records what was dropped.
+Status truncate_torn_tail(Segment& segment, const InvalidBatch& invalid, uint64_t file_size,
+                          WalRecoveryReport& report) {
+  CAIRN_ASSIGN_OR_RETURN(bool all_zero, zero_from(*segment.file, segment.path, invalid.offset, file_size));
+  CAIRN_RETURN_IF_ERROR(segment.file->truncate(invalid.offset)
+                            .with_context("truncating the torn tail of " + segment.path + " at " +
+                                          offset_text(invalid.offset)));
+  report.torn_tail = WalTornTail{.segment_path = segment.path,
+                                 .offset = invalid.offset,
+                                 .bytes_dropped = file_size - invalid.offset,
+                                 .all_zero = all_zero,
+                                 .reason = invalid.reason};
+  return {};
+}
+
+// Step 5 of wal_recovery.h: writes the last valid batch (or the header block) again and syncs.
+Status make_tail_durable(Segment& segment, const BatchWalk& walk, std::span<const std::byte> header_block) {
+  if (walk.last_batch.empty()) {
+    CAIRN_RETURN_IF_ERROR(segment.file->write(0, header_block).with_context("rewriting the header of " + segment.path));
+  } else {
+    std::vector<std::byte> extent(batch_extent(walk.last_batch.size() - kBatchHeaderSize));
+    std::copy(walk.last_batch.begin(), walk.last_batch.end(), extent.begin());
+    CAIRN_RETURN_IF_ERROR(segment.file->write(walk.last_batch_offset, extent)
+                              .with_context("rewriting the last batch of " + segment.path));
+  }
+  return segment.file->sync().with_context("syncing " + segment.path);
+}
+
+// Opens, validates and indexes one segment; for the last one, also repairs a torn tail.
+Result<std::shared_ptr<Segment>> recover_segment(FileSystem& file_system, const SegmentName& name, bool is_last,
+                                                 std::optional<uint64_t> expected_first_index,
+                                                 WalRecoveryReport& report) {
+  auto segment = std::make_shared<Segment>();
+  segment->path = name.path;
+  CAIRN_ASSIGN_OR_RETURN(segment->file,
+                         file_system.open(name.path, is_last ? OpenOptions::read_write() : OpenOptions::read()));
+  CAIRN_ASSIGN_OR_RETURN(uint64_t size, segment->file->size());
+  if (size < kBlockSize) {
+    return Status::corruption("WAL corruption in " + name.path + ": the file has " + std::to_string(size) +
+                              " bytes, less than its header block");
+  }
+  std::vector<std::byte> header_block(kBlockSize);
+  CAIRN_RETURN_IF_ERROR(read_exactly(*segment->file, name.path, 0, header_block));
+  Result<SegmentHeader> header = decode_segment_header(header_block);
+  if (!header.ok()) return header.status().with_context("WAL corruption in " + name.path + " at offset 0");
+  if (header->first_index != name.first_index) {
+    return Status::corruption("WAL corruption in " + name.path + ": its header says it starts at index " +
+                              std::to_string(header->first_index));
+  }
+  if (expected_first_index && header->first_index != *expected_first_index) {
+    return Status::corruption("WAL corruption in " + name.path + ": it starts at index " +
+                              std::to_string(header->first_index) + " but the previous segment ends before index " +
+                              std::to_string(*expected_first_index) + " (a segment is missing or overlaps)");
+  }
+  segment->first_index = header->first_index;
+  segment->salt = header->salt;
+
+  CAIRN_ASSIGN_OR_RETURN(BatchWalk walk,
+                         walk_batches(*segment->file, name.path, segment->salt, segment->first_index, size));
+  if (walk.invalid) {
+    if (!is_last) return damaged_sealed_segment(name.path, *walk.invalid);
+    CAIRN_ASSIGN_OR_RETURN(std::optional<VouchingBatch> vouching,
+                           find_vouching_batch(*segment->file, name.path, segment->salt, walk.invalid->offset, size,
+                                               walk.invalid->expected_index));
+    if (vouching) return damaged_synced_batch(name.path, *walk.invalid, *vouching);
+    CAIRN_RETURN_IF_ERROR(truncate_torn_tail(*segment, *walk.invalid, size, report));
+  }
+  segment->records = std::move(walk.records);
+  segment->end_offset = walk.end_offset;
+  if (is_last) CAIRN_RETURN_IF_ERROR(make_tail_durable(*segment, walk, header_block));
+  return segment;
+}
+
+}  // namespace
+
+Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory) {
+  RecoveredLog recovered;
+  WalRecoveryReport& report = recovered.report;
+  CAIRN_RETURN_IF_ERROR(ensure_directory(file_system, directory));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<SegmentName> names, list_segments(file_system, directory));
+  if (!names.empty()) CAIRN_RETURN_IF_ERROR(remove_torn_creation(file_system, directory, names, report));
+
+  std::optional<uint64_t> expected_first_index;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const bool is_last = i + 1 == names.size();
+    CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Segment> segment,
+                           recover_segment(file_system, names[i], is_last, expected_first_index, report));
+    expected_first_index = segment->next_index();
+    report.records += segment->records.size();
+    recovered.segments.push_back(std::move(segment));
+  }
+  if (recovered.segments.empty()) return recovered;
+  // A crash may have come between a segment's creation and its directory sync.
+  CAIRN_RETURN_IF_ERROR(file_system.sync_directory(directory).with_context("syncing WAL directory"));
+  report.segments = recovered.segments.size();
+  report.first_index = recovered.segments.front()->first_index;
+  report.last_index = recovered.segments.back()->next_index() - 1;
+  return recovered;
+}
+
+}  // namespace cairn::wal

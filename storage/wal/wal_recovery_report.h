@@ -1,0 +1,42 @@
+// WalRecoveryReport: what opening a write-ahead log found on disk and what it had to drop.
+//
+// Consensus reads it after a restart: a torn tail means records that were written but perhaps
+// never acknowledged were discarded (normal after a crash); because a corrupted last batch cannot
+// be told from a torn one (see wal_format.h), a node that must not lose acknowledged entries
+// should treat a dropped tail as a possibly lost suffix and catch up from its peers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cairn {
+
+// The end of the last segment that recovery cut off.
+struct WalTornTail {
+  std::string segment_path;
+  uint64_t offset = 0;         // block-aligned offset the file was truncated to
+  uint64_t bytes_dropped = 0;  // file size before the truncation minus `offset`
+  bool all_zero = false;       // every dropped byte was zero (the write never reached the medium)
+  std::string reason;          // why the batch at `offset` was invalid
+};
+
+struct WalRecoveryReport {
+  bool created = false;              // no segment existed: a new, empty log was created
+  std::size_t segments = 0;          // segments of the log after recovery
+  uint64_t records = 0;              // records recovered
+  uint64_t first_index = 0;          // first index of the log
+  uint64_t last_index = 0;           // last recovered index (first_index - 1 when empty)
+  std::optional<WalTornTail> torn_tail;
+  // Last segments whose creation a crash interrupted (short file, or an invalid header and
+  // nothing after it); they held no records and were removed.
+  std::vector<std::string> removed_torn_segments;
+
+  // One line for logs, e.g. "recovered 3 segments, records 1..120 (120); torn tail dropped:
+  // 4096 bytes of wal/00000000000000000101.wal at offset 8192 (batch header fails its checksum)".
+  std::string summary() const;
+};
+
+}  // namespace cairn

@@ -1,0 +1,60 @@
+// One segment file of the write-ahead log as the log keeps it in memory: its open file, its salt,
+// where the next batch goes, and where each of its records lives (the read-by-index map). Also
+// the file operations on a single segment: durable creation and checksummed record reads.
+//
+// Memory: the map costs one RecordLocation (16 bytes) per record held by the log, e.g. 16 MiB
+// for a million records. It is bounded by what the log holds, so the caller bounds it by
+// compacting (WriteAheadLog::remove_before) after snapshots. Each segment also keeps one open
+// file handle; with 64 MiB segments a node holds one handle per 64 MiB of retained log.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/runtime/file_system.h"
+#include "core/runtime/status.h"
+#include "storage/wal/wal_format.h"
+#include "storage/wal/wal_types.h"
+
+namespace cairn::wal {
+
+// Where a record lives in its segment file.
+struct RecordLocation {
+  uint64_t offset = 0;          // of the record header
+  uint32_t payload_length = 0;
+};
+
+struct Segment {
+  std::string path;
+  uint64_t first_index = 0;
+  uint64_t salt = 0;
+  std::unique_ptr<File> file;
+  // Where the next batch starts: block-aligned, just past the last valid batch.
+  uint64_t end_offset = kBlockSize;
+  // records[i] is the record with index first_index + i. Only durable records are listed.
+  std::vector<RecordLocation> records;
+
+  // The index the next record of this segment would get.
+  uint64_t next_index() const { return first_index + records.size(); }
+};
+
+// Reads exactly out.size() bytes at `offset`. I/O errors keep their code and gain the path and
+// offset as context; a file that ends early is CORRUPTION naming both.
+Status read_exactly(File& file, std::string_view path, uint64_t offset, std::span<std::byte> out);
+
+// Creates the segment file for `first_index` durably: exclusive create, header block, sync of the
+// file, then sync of the directory (which makes the new name durable). `syncs` counts the fsyncs
+// issued. On error a partial file may remain; recovery recognizes it as a torn creation.
+Result<std::shared_ptr<Segment>> create_segment(FileSystem& file_system, std::string_view directory,
+                                                uint64_t first_index, uint64_t salt, uint64_t& syncs);
+
+// Reads the record `index`, which `segment` must hold, and verifies its header and checksum:
+// CORRUPTION naming the file and offset if anything does not match, I/O errors with the same
+// context.
+Result<WalRecord> read_record(Segment& segment, uint64_t index);
+
+}  // namespace cairn::wal

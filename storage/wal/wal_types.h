@@ -1,0 +1,62 @@
+// The vocabulary of the write-ahead log's interface: its options and their limits, the records a
+// caller appends and reads back, record types, and the counters it exposes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/runtime/status.h"
+
+namespace cairn {
+
+// Record types are the caller's to choose; the log stores them and hands them back. Type 0 is
+// reserved (a zeroed header must never look like a record) and rejected. Raft uses these:
+inline constexpr uint8_t kWalRecordEntry = 1;           // a Raft log entry
+inline constexpr uint8_t kWalRecordHardState = 2;       // term, vote and commit index
+inline constexpr uint8_t kWalRecordSnapshotMarker = 3;  // the log continues after a snapshot
+
+struct WalOptions {
+  // Where the segment files live (a path in the Runtime's file system; created if missing).
+  std::string directory = "wal";
+  // Largest payload of one record. At most 256 MiB (the format's limit).
+  uint64_t max_record_bytes = uint64_t{16} << 20;
+  // A new segment is started when the next batch would make the current one bigger than this.
+  // Segments exceed it only when a single caller's group of records is bigger on its own. At
+  // least two blocks (8 KiB).
+  uint64_t max_segment_bytes = uint64_t{64} << 20;
+  // Bounds of the queue of appended records waiting for the writer: appenders block while
+  // adding theirs would exceed either. A caller's group (append_batch) must fit in them on its
+  // own. Bytes count record headers (24 bytes each) as well as payloads. Memory use of the log's
+  // write path is at most about twice these (the queue plus the batch being written).
+  std::size_t max_pending_records = 4096;
+  uint64_t max_pending_bytes = uint64_t{64} << 20;
+};
+
+// INVALID_ARGUMENT naming the first option out of range.
+Status validate_wal_options(const WalOptions& options);
+
+// One record to append. The payload is only borrowed: it must stay valid until the call returns.
+struct WalRecordInput {
+  uint8_t type = kWalRecordEntry;
+  std::span<const std::byte> payload{};
+};
+
+struct WalRecord {
+  uint64_t index = 0;
+  uint8_t type = 0;
+  std::vector<std::byte> payload{};
+};
+
+// What the log has done since it was opened (recovery's own work is not counted).
+struct WalCounters {
+  uint64_t batches_written = 0;
+  uint64_t records_written = 0;  // records in batches that were written and synced
+  uint64_t syncs = 0;            // fsyncs issued: of segment files and of the directory
+  uint64_t segments_created = 0;
+  uint64_t segments_removed = 0;
+};
+
+}  // namespace cairn
