@@ -89,6 +89,39 @@ TEST(ScenarioLoader, MissingFileIsNotFound) {
   EXPECT_NE(scenario.status().message().find("/nonexistent/x.textproto"), std::string::npos);
 }
 
+const std::string kStorage = R"(
+name: "s"
+topology { regions { name: "a" nodes: 1 } }
+workload { storage { read_fraction: 0.5 } }
+duration_seconds: 5
+checks: STORAGE_INTEGRITY
+)";
+
+TEST(ScenarioLoader, StorageWorkloadGetsDefaultsAndItsChecksAreMatched) {
+  auto scenario = parse_scenario(kStorage, "s.textproto");
+  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+  EXPECT_EQ(scenario->workload().storage().keys(), 64u);
+  EXPECT_EQ(scenario->workload().storage().wal_segment_bytes(), 65536u);
+  EXPECT_NE(error_for(kMinimal + "checks: STORAGE_INTEGRITY\n").find("storage workload only"), std::string::npos);
+  std::string register_check = kStorage;
+  register_check.replace(register_check.find("STORAGE_INTEGRITY"), 17, "LIVENESS");
+  EXPECT_NE(error_for(register_check).find("register workload only"), std::string::npos);
+  std::string bad_fraction = kStorage;
+  bad_fraction.replace(bad_fraction.find("read_fraction: 0.5"), 18, "read_fraction: 2");
+  EXPECT_NE(error_for(bad_fraction).find("workload.storage.read_fraction"), std::string::npos);
+}
+
+TEST(ScenarioLoader, OnlyDiskFaultsAimAtValidPaths) {
+  const std::string aimed = kStorage + "faults { faults { kind: DISK_BIT_FLIP rate { min: 0.1 max: 0.1 } target_path: \"wal/\" } }\n";
+  EXPECT_TRUE(parse_scenario(aimed, "s.textproto").ok());
+  EXPECT_NE(error_for(kStorage + "faults { faults { kind: MESSAGE_LOSS rate { min: 0.1 max: 0.1 } target_path: \"wal/\" } }\n")
+                .find("only disk faults"),
+            std::string::npos);
+  EXPECT_NE(error_for(kStorage + "faults { faults { kind: DISK_FULL rate { min: 0.1 max: 0.1 } target_path: \"../x\" } }\n")
+                .find("target_path"),
+            std::string::npos);
+}
+
 TEST(ScenarioLoader, QuorumsAndRegionsAreChecked) {
   EXPECT_NE(error_for(with_workload("clients: 1 read_quorum: 4")).find("read_quorum"), std::string::npos);
   EXPECT_NE(error_for(with_workload("clients: 1 client_region: \"mars\"")).find("mars"), std::string::npos);

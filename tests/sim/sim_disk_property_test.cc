@@ -213,5 +213,36 @@ TEST(SimDisk, CorruptingFaultsOnlyHitUnreliableDisks) {
   EXPECT_NE(std::string(reinterpret_cast<const char*>((*other)->current.data()), 5), "exact") << "one bit flipped";
 }
 
+// A fault aimed with target_path strikes only that file, or the files under that directory.
+TEST(SimDisk, AimedFaultsStrikeOnlyTheirTarget) {
+  auto plan_aimed_at = [](const std::string& target) {
+    proto::FaultProfile profile;
+    proto::Fault* fault = profile.add_faults();
+    fault->set_kind(proto::DISK_FULL);
+    fault->mutable_rate()->set_min(1);
+    fault->mutable_rate()->set_max(1);
+    fault->set_target_path(target);
+    Random random(1);
+    return FaultPlan::choose(profile, {1}, random);
+  };
+  const std::vector<std::byte> data(10, std::byte{1});
+  auto write_fails = [&](const FaultPlan& plan, const std::string& path) {
+    Simulator simulator(8);
+    SimDisk disk(simulator, 1, disk_model(), &plan, false, Random(8));
+    EXPECT_TRUE(disk.create_directory("dir").ok());
+    auto inode = disk.open(path, OpenOptions::create_or_open());
+    EXPECT_TRUE(inode.ok());
+    return !disk.write(**inode, path, 0, data).ok();
+  };
+  const FaultPlan file = plan_aimed_at("db");
+  EXPECT_TRUE(write_fails(file, "db"));
+  EXPECT_FALSE(write_fails(file, "db-journal")) << "a file target is exact, not a prefix";
+  const FaultPlan directory = plan_aimed_at("dir/");
+  EXPECT_TRUE(write_fails(directory, "dir/segment"));
+  EXPECT_FALSE(write_fails(directory, "db"));
+  const FaultPlan everywhere = plan_aimed_at("");
+  EXPECT_TRUE(write_fails(everywhere, "db-journal"));
+}
+
 }  // namespace
 }  // namespace cairn::sim
