@@ -78,7 +78,9 @@ Status SqliteConnection::configure(const SqliteConnectionOptions& options) {
                                 "reserving page checksum bytes"));
     CAIRN_RETURN_IF_ERROR(execute("PRAGMA page_size=" + std::to_string(options.page_size)));
   }
-  CAIRN_RETURN_IF_ERROR(execute("PRAGMA journal_mode=PERSIST"));
+  // TRUNCATE, not PERSIST: the journal never keeps an earlier transaction's records, so every
+  // record SQLite reads back must be intact, and the VFS can insist on it.
+  CAIRN_RETURN_IF_ERROR(execute("PRAGMA journal_mode=TRUNCATE"));
   CAIRN_RETURN_IF_ERROR(execute("PRAGMA synchronous=FULL"));
   CAIRN_RETURN_IF_ERROR(execute("PRAGMA temp_store=MEMORY"));
   CAIRN_RETURN_IF_ERROR(execute("PRAGMA cell_size_check=ON"));

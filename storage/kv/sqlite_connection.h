@@ -3,7 +3,7 @@
 // SQLite's message), and interruptions (a cancelled fiber) rethrown once SQLite has returned.
 //
 // Not a general wrapper: it sets up exactly what the key-value engine relies on — exclusive
-// locking, a persistent rollback journal, a sync at every commit (synchronous=FULL), temporary
+// locking, a rollback journal truncated at every commit, a sync at every commit (synchronous=FULL), temporary
 // storage in memory, and 8 reserved bytes per page for the VFS's page checksums.
 #pragma once
 

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -34,9 +35,15 @@ struct FileState {
   FileKind kind = FileKind::kOther;
   bool delete_on_close = false;
   bool directory_sync_pending = false;  // created by this open: the entry is durable only after a directory sync
-  // The last 4-byte read of a journal: the page number SQLite reads before a page record.
-  uint64_t last_word_offset = UINT64_MAX;
-  uint32_t last_word = 0;
+  // What the reads of a rollback journal have shown so far (verify_journal_read).
+  struct JournalReads {
+    uint64_t header_offset = UINT64_MAX;  // where the last journal header (its magic) was read
+    std::optional<uint32_t> nonce;        // that header's checksum seed
+    uint64_t last_word_offset = UINT64_MAX;  // the last 4-byte read: a record's page number...
+    uint32_t last_word = 0;
+    uint64_t checksum_offset = UINT64_MAX;   // ...and where the last record's checksum sits
+    uint32_t expected_checksum = 0;
+  } journal;
   // Reused by read-back, so a write costs no allocation.
   std::unique_ptr<std::byte[]> read_back_buffer;
   std::size_t read_back_capacity = 0;
@@ -144,25 +151,64 @@ int verify_database_read(FileState& state, uint64_t offset, std::span<std::byte>
   return SQLITE_OK;
 }
 
-// Verifies a page copy read from a rollback journal (a record is: page number, page, checksum).
+int journal_corruption(FileState& state, uint64_t offset, const std::string& what) {
+  ++state.vfs->mutable_counters().checksum_failures;
+  return fail(*state.vfs,
+              Status::corruption("rollback journal '" + state.path + "' at offset " + std::to_string(offset) + ": " + what),
+              SQLITE_IOERR_DATA);
+}
+
+// SQLite's own checksum of a journal record: the header's nonce plus every 200th byte.
+uint32_t sqlite_record_checksum(uint32_t nonce, std::span<const std::byte> page) {
+  uint32_t checksum = nonce;
+  for (std::size_t i = page.size() - 200; i > 0 && i < page.size(); i -= 200) checksum += static_cast<uint8_t>(page[i]);
+  return checksum;
+}
+
+// Verifies what SQLite reads back from a rollback journal. A journal is headers (8-byte magic,
+// record count, nonce, ...) each followed by records: a 4-byte page number, the page, and a
+// 4-byte checksum (nonce + sampled bytes). SQLite treats a record whose page number is 0 or
+// whose checksum does not match as the end of the journal, and stops rolling back there — so a
+// damaged record inside the journal would silently leave a transaction half rolled back. Every
+// record SQLite reads must therefore be whole: the page passes its own checksum, carries the page
+// number the record claims, and the record checksum matches. The engine runs the journal in
+// TRUNCATE mode, so the file never holds stale records of an earlier transaction, and SQLite reads
+// only records its transaction wrote (or, after a crash, records the synced header counts).
 int verify_journal_read(FileState& state, uint64_t offset, std::span<std::byte> data) {
-  RuntimeVfs& vfs = *state.vfs;
-  if (data.size() == 4) {
-    state.last_word_offset = offset;
-    state.last_word = load_big_endian_u32(data.data());
+  static constexpr unsigned char kJournalMagic[8] = {0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7};
+  FileState::JournalReads& reads = state.journal;
+  if (data.size() == 8 && std::memcmp(data.data(), kJournalMagic, 8) == 0) {
+    reads.header_offset = offset;
+    reads.nonce.reset();
     return SQLITE_OK;
   }
+  if (data.size() == 4) {
+    const uint32_t word = load_big_endian_u32(data.data());
+    if (offset == reads.header_offset + 12) reads.nonce = word;
+    if (offset == reads.checksum_offset && word != reads.expected_checksum) {
+      return journal_corruption(state, offset, "record checksum mismatch");
+    }
+    reads.last_word_offset = offset;
+    reads.last_word = word;
+    return SQLITE_OK;
+  }
+  RuntimeVfs& vfs = *state.vfs;
   const RuntimeVfs::DatabaseLayout& layout = vfs.layout(state.database_path);
   if (layout.reserved_bytes != kPageChecksumBytes || data.size() != layout.page_size) return SQLITE_OK;
-  const uint32_t expected = state.last_word_offset + 4 == offset ? state.last_word : 0;
-  const PageVerdict verdict = verify_page(data, expected);
   ++vfs.mutable_counters().pages_verified;
-  if (verdict == PageVerdict::kValid) return SQLITE_OK;
-  ++vfs.mutable_counters().checksum_failures;
-  return fail(vfs,
-              Status::corruption("journal record for page " + std::to_string(expected) + " in '" + state.path +
-                                 "' at offset " + std::to_string(offset) + ": " + page_verdict_name(verdict)),
-              SQLITE_IOERR_DATA);
+  const bool after_page_number = reads.last_word_offset + 4 == offset;
+  uint32_t stored = 0;
+  const PageVerdict verdict = verify_page(data, after_page_number ? reads.last_word : 0, &stored);
+  if (verdict != PageVerdict::kValid || (after_page_number && reads.last_word == 0)) {
+    return journal_corruption(state, offset,
+                              "record for page " + std::to_string(after_page_number ? reads.last_word : stored) + ": " +
+                                  (verdict == PageVerdict::kValid ? "page number 0" : page_verdict_name(verdict)));
+  }
+  if (reads.nonce) {
+    reads.checksum_offset = offset + data.size();
+    reads.expected_checksum = sqlite_record_checksum(*reads.nonce, data);
+  }
+  return SQLITE_OK;
 }
 
 // Seals the whole pages of a write to a main database, in SQLite's own buffer: the trailer is

@@ -120,7 +120,7 @@ double raw_sqlite_rows_per_second(const std::string& directory, std::size_t rows
   if (sqlite3_open((directory + "/raw.db").c_str(), &database) != SQLITE_OK) std::exit(1);
   must(database, "PRAGMA locking_mode=EXCLUSIVE");
   must(database, "PRAGMA page_size=4096");
-  must(database, "PRAGMA journal_mode=PERSIST");
+  must(database, "PRAGMA journal_mode=TRUNCATE");
   must(database, "PRAGMA synchronous=FULL");
   must(database, "CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID");
   sqlite3_stmt* insert = nullptr;

@@ -114,6 +114,65 @@ TEST(RuntimeVfs, UncommittedTransactionIsRolledBackAfterCrash) {
   }));
 }
 
+// Leaves a hot journal behind: a transaction big enough to spill pages into the database file
+// (so its journal is synced and counted) is cut off by a crash before it commits.
+void crash_in_the_middle_of_a_spilling_transaction(SingleMachine& machine) {
+  bool inside_transaction = false;
+  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
+    auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE(fill_table(**connection, 200).ok());
+  }));
+  ASSERT_TRUE(machine.run_until([&](Runtime& runtime) {
+    auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE((*connection)->execute("BEGIN").ok());
+    ASSERT_TRUE((*connection)->execute("UPDATE t SET v = randomblob(700)").ok());
+    inside_transaction = true;
+    runtime.sleep(seconds(3600));
+  }, [&] { return inside_transaction; }));
+  machine.crash();
+}
+
+// SQLite takes a journal record with a bad checksum for the end of the journal and stops
+// rolling back there; the VFS must turn that into an error, never a half-rolled-back database.
+TEST(RuntimeVfs, DamagedJournalRecordFailsTheRollbackInsteadOfCuttingItShort) {
+  for (const uint64_t field_offset : {uint64_t{0}, uint64_t{4 + kPageSize}}) {  // page number, record checksum
+    SingleMachine machine(15);
+    crash_in_the_middle_of_a_spilling_transaction(machine);
+    const std::vector<std::byte> journal = machine.durable_image("a.db-journal");
+    constexpr uint64_t kRecordBytes = 4 + kPageSize + 4;
+    ASSERT_GT(journal.size(), 512 + 3 * kRecordBytes) << "the crash must leave a hot journal";
+    const std::byte zeros[4] = {};
+    machine.corrupt("a.db-journal", 512 + 2 * kRecordBytes + field_offset, zeros);
+    ASSERT_TRUE(machine.run([&](Runtime& runtime) {
+      auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
+      Status outcome = connection.status();
+      if (connection.ok()) {
+        auto rows = count_rows(**connection);
+        outcome = rows.status();
+      }
+      ASSERT_FALSE(outcome.ok()) << "the rollback must not silently stop at the damaged record";
+      EXPECT_EQ(outcome.code(), StatusCode::kCorruption) << outcome;
+      EXPECT_NE(outcome.message().find("rollback journal"), std::string::npos) << outcome;
+    }));
+  }
+}
+
+TEST(RuntimeVfs, IntactHotJournalRollsBackCompletely) {
+  SingleMachine machine(15);
+  crash_in_the_middle_of_a_spilling_transaction(machine);
+  ASSERT_GT(machine.durable_image("a.db-journal").size(), 512u);
+  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
+    auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    auto rows = count_rows(**connection);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(*rows, 200);
+    EXPECT_GT((*connection)->vfs().counters().pages_verified, 0u);
+  }));
+}
+
 // Finds a B-tree page other than page 1 in a database image (the table's pages).
 std::size_t some_data_page(const std::vector<std::byte>& image) {
   const std::size_t pages = image.size() / kPageSize;
