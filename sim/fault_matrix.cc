@@ -10,7 +10,8 @@ namespace {
 
 // The files the storage stack writes (see docs/storage.md).
 const std::vector<std::string>& storage_files() {
-  static const std::vector<std::string> files = {"wal/", "kv/data.db", "kv/data.db-journal"};
+  // "kv/" adds the engine directory's own syncs to both of its files.
+  static const std::vector<std::string> files = {"wal/", "kv/data.db", "kv/data.db-journal", "kv/"};
   return files;
 }
 

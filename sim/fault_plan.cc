@@ -58,7 +58,10 @@ double FaultPlan::rate_for_path(proto::FaultKind kind, std::string_view path) co
   const ActiveFault* fault = find(kind);
   if (fault == nullptr) return 0.0;
   const std::string& target = fault->target_path;
-  const bool aimed_here = target.empty() || (target.back() == '/' ? path.starts_with(target) : path == target);
+  // A directory target also covers syncs of the directory itself ("wal/" and "wal").
+  const bool aimed_here =
+      target.empty() || path == target ||
+      (target.back() == '/' && (path.starts_with(target) || path == std::string_view(target).substr(0, target.size() - 1)));
   return aimed_here ? fault->rate : 0.0;
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 #include "core/register/register_server.h"
 #include "core/register/register_store.h"
@@ -102,7 +103,12 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
     run_register_server(runtime, context, servers);
   };
   if (storage_workload) {
-    storage = std::make_unique<StorageWorkload>(simulator, scenario.workload().storage(), servers);
+    std::set<NodeId> corruptible;
+    const bool corrupting_faults = plan.enabled(proto::DISK_BIT_FLIP) || plan.enabled(proto::DISK_MISDIRECTED_WRITE);
+    for (NodeId server : servers) {
+      if (corrupting_faults && plan.unreliable(server)) corruptible.insert(server);
+    }
+    storage = std::make_unique<StorageWorkload>(simulator, scenario.workload().storage(), servers, corruptible);
     boot = storage->boot_function();
   }
   NodeId next_id = 1;

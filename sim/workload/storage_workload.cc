@@ -55,9 +55,11 @@ std::map<std::string, uint64_t> StorageOutcomes::counters() const {
 
 // What a server's storage must hold, kept outside its process so that it survives crashes.
 struct StorageWorkload::NodeState {
-  NodeState(uint64_t seed, NodeId node, const proto::StorageWorkload& config) : batches(seed, node, config) {}
+  NodeState(uint64_t seed, NodeId node, const proto::StorageWorkload& config, bool corruptible)
+      : batches(seed, node, config), corruption_possible(corruptible) {}
 
   StorageBatches batches;
+  bool corruption_possible;  // this run's faults may corrupt data on this server's disk
   uint64_t acknowledged_in_log = 0;
   uint64_t acknowledged_in_engine = 0;
   storage::Timestamp highest_watermark_requested = 0;
@@ -108,8 +110,25 @@ class StorageSession {
   }
 
  private:
+  // Every error the storage reports passes here: a corruption on a disk that cannot corrupt
+  // anything in this run is a false alarm, and that is a bug too.
+  void observe(const Status& error) {
+    if (error.code() == StatusCode::kCorruption && !state_.corruption_possible) {
+      state_.violation("node " + std::to_string(runtime_.node_id()) +
+                       ": corruption reported although no fault of this run can corrupt data: " + error.to_string());
+    }
+  }
+
+  // A write failed: reported, so the storage is closed and reopened. Returns false.
+  bool write_failed(const Status& error) {
+    observe(error);
+    ++state_.outcomes.write_errors;
+    return false;
+  }
+
   // Stops the server: its storage cannot be trusted until replication repairs it. Returns false.
   bool refuse(const std::string& what, const Status& status) {
+    observe(status);
     ++state_.outcomes.recoveries_refused;
     state_.stopped = true;
     runtime_.logger().log(LogLevel::kWarning, "storage", "recovery refused: " + what, {{"error", status.to_string()}});
@@ -171,6 +190,7 @@ class StorageSession {
   bool check_log_record(uint64_t index) {
     Result<WalRecord> record = log_->read(index);
     if (!record.ok()) {
+      observe(record.status());
       ++state_.outcomes.read_errors;
       return false;
     }
@@ -193,10 +213,7 @@ class StorageSession {
         return refuse("a log record needed for replay cannot be read", Status::io_error(where(index)));
       }
       Status applied = engine_->apply(state_.batches.batch(index));
-      if (!applied.ok()) {
-        ++state_.outcomes.write_errors;
-        return false;
-      }
+      if (!applied.ok()) return write_failed(applied);
       state_.acknowledged_in_engine = index;
       ++state_.outcomes.batches_replayed;
     }
@@ -217,6 +234,7 @@ class StorageSession {
     everything.limit = storage::kMaxScanLimit;
     Result<std::vector<storage::KvPair>> found = engine_->scan(everything);
     if (!found.ok()) {
+      observe(found.status());
       ++state_.outcomes.read_errors;
       return;
     }
@@ -236,6 +254,7 @@ class StorageSession {
     const std::string key = state_.batches.key(runtime_.random().uniform(config_.keys()));
     Result<std::optional<std::string>> found = engine_->get(key, read_at);
     if (!found.ok()) {
+      observe(found.status());
       ++state_.outcomes.read_errors;
       return;
     }
@@ -263,10 +282,7 @@ class StorageSession {
     const uint64_t index = log_->last_index() + 1;
     const std::string payload = state_.batches.payload(index);
     Result<uint64_t> appended = log_->append(kWalRecordEntry, bytes_of(payload));
-    if (!appended.ok()) {
-      ++state_.outcomes.write_errors;
-      return false;
-    }
+    if (!appended.ok()) return write_failed(appended.status());
     if (*appended != index) {
       state_.violation(where(index) + ": the log assigned index " + std::to_string(*appended));
       return false;
@@ -274,10 +290,7 @@ class StorageSession {
     state_.acknowledged_in_log = index;
     ++state_.outcomes.batches_logged;
     Status applied = engine_->apply(state_.batches.batch(index));
-    if (!applied.ok()) {
-      ++state_.outcomes.write_errors;
-      return false;
-    }
+    if (!applied.ok()) return write_failed(applied);
     state_.acknowledged_in_engine = index;
     ++state_.outcomes.batches_applied;
     if (config_.gc_every_batches() != 0 && index % config_.gc_every_batches() == 0) return compact(index);
@@ -289,15 +302,9 @@ class StorageSession {
     if (index > kGarbageCollectionLag) {
       const storage::Timestamp watermark = index - kGarbageCollectionLag;
       state_.highest_watermark_requested = std::max(state_.highest_watermark_requested, watermark);
-      if (!engine_->collect_garbage(watermark).ok()) {
-        ++state_.outcomes.write_errors;
-        return false;
-      }
+      if (Status collected = engine_->collect_garbage(watermark); !collected.ok()) return write_failed(collected);
     }
-    if (!log_->remove_before(engine_->applied_index()).ok()) {
-      ++state_.outcomes.write_errors;
-      return false;
-    }
+    if (Status removed = log_->remove_before(engine_->applied_index()); !removed.ok()) return write_failed(removed);
     return true;
   }
 
@@ -311,9 +318,12 @@ class StorageSession {
 
 }  // namespace
 
-StorageWorkload::StorageWorkload(Simulator& simulator, const proto::StorageWorkload& config, std::vector<NodeId> servers)
+StorageWorkload::StorageWorkload(Simulator& simulator, const proto::StorageWorkload& config, std::vector<NodeId> servers,
+                                 std::set<NodeId> corruptible)
     : simulator_(&simulator), config_(config), servers_(std::move(servers)) {
-  for (NodeId node : servers_) nodes_[node] = std::make_unique<NodeState>(simulator.seed(), node, config_);
+  for (NodeId node : servers_) {
+    nodes_[node] = std::make_unique<NodeState>(simulator.seed(), node, config_, corruptible.count(node) != 0);
+  }
 }
 
 StorageWorkload::~StorageWorkload() = default;

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,7 +54,10 @@ struct StorageOutcomes {
 
 class StorageWorkload {
  public:
-  StorageWorkload(Simulator& simulator, const proto::StorageWorkload& config, std::vector<NodeId> servers);
+  // `corruptible` lists the servers whose disks may corrupt data in this run (bit flips,
+  // misdirected writes): anywhere else, a reported corruption is itself a bug (a false alarm).
+  StorageWorkload(Simulator& simulator, const proto::StorageWorkload& config, std::vector<NodeId> servers,
+                  std::set<NodeId> corruptible);
   ~StorageWorkload();
 
   // What each server's process runs.

@@ -57,7 +57,8 @@ class KvEngine final : public KvStore {
   Result<std::vector<std::string>> export_snapshot(std::size_t chunk_bytes) override;
   Status import_snapshot(const std::vector<std::string>& chunks) override;
 
-  // Reads every page (verifying each checksum) and runs SQLite's structural check.
+  // SQLite's integrity_check: reads every table and index page (verifying each checksum) and
+  // checks the structure; free-list pages are counted, not read.
   Status verify_integrity();
   // OK, or the error that made the engine refuse further calls.
   const Status& failed_status() const { return failed_; }

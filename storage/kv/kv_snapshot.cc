@@ -53,6 +53,9 @@ Result<ChunkHeader> parse_chunk(std::string_view chunk, std::size_t expected_seq
     return chunk_error(expected_sequence, "out of order (it says it is chunk " + std::to_string(*sequence) + ")");
   }
   if (*payload_length != reader.remaining()) return chunk_error(expected_sequence, "payload length mismatch");
+  if (*applied_index > kMaxTimestamp || *gc_watermark > kMaxTimestamp) {
+    return chunk_error(expected_sequence, "applied index or watermark exceeds 2^63-1");
+  }
   header.last = (*flags & kLastChunkFlag) != 0;
   header.applied_index = *applied_index;
   header.gc_watermark = *gc_watermark;

@@ -38,6 +38,9 @@ Status validate_batch(const WriteBatch& batch, uint64_t applied_index) {
     return Status::invalid_argument("commit timestamp " + std::to_string(batch.commit_timestamp) +
                                     " is outside [1, 2^63-1]");
   }
+  if (batch.applied_index > kMaxTimestamp) {
+    return Status::invalid_argument("applied index " + std::to_string(batch.applied_index) + " exceeds 2^63-1");
+  }
   if (batch.applied_index <= applied_index) {
     return Status::failed_precondition("batch for index " + std::to_string(batch.applied_index) +
                                        " does not follow the applied index " + std::to_string(applied_index));

@@ -52,7 +52,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open_database(Runtim
   std::unique_ptr<SqliteConnection> connection(new SqliteConnection(std::move(vfs), options.path));
   // SQLite's own random stream (journal nonces, temporary names) is process-wide; seed it from
   // the runtime so a simulated run writes the same bytes every time.
-  sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, static_cast<int>(runtime.random().next_u64() >> 33), nullptr);
+  // (A seed of 0 would make SQLite fall back to the OS, hence the low bit.)
+  sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, static_cast<int>((runtime.random().next_u64() >> 33) | 1), nullptr);
   const int opened = sqlite3_open_v2(connection->path_.c_str(), &connection->database_,
                                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                      connection->vfs_->name());

@@ -7,6 +7,7 @@ namespace cairn::storage {
 
 Result<std::unique_ptr<SqliteStatement>> SqliteStatement::prepare(SqliteConnection& connection, std::string_view sql) {
   sqlite3_stmt* statement = nullptr;
+  connection.vfs().clear_last_error();
   const int prepared = sqlite3_prepare_v3(connection.handle(), sql.data(), static_cast<int>(sql.size()),
                                           SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
   CAIRN_RETURN_IF_ERROR(connection.check(prepared, "preparing '" + std::string(sql) + "'"));

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -34,7 +35,9 @@ struct FileState {
   std::string database_path;  // the main database this file belongs to (itself, or its journal's)
   FileKind kind = FileKind::kOther;
   bool delete_on_close = false;
-  bool directory_sync_pending = false;  // created by this open: the entry is durable only after a directory sync
+  // The file's directory entry may not be durable yet (this open may have created it, or an
+  // earlier open's directory sync may have failed): the first successful sync syncs the directory.
+  bool directory_sync_pending = false;
   // What the reads of a rollback journal have shown so far (verify_journal_read).
   struct JournalReads {
     uint64_t header_offset = UINT64_MAX;  // where the last journal header (its magic) was read
@@ -44,6 +47,10 @@ struct FileState {
     uint64_t checksum_offset = UINT64_MAX;   // ...and where the last record's checksum sits
     uint32_t expected_checksum = 0;
   } journal;
+  // The journal as this connection wrote it since it was last empty (main journals only; null
+  // when the journal held data from before this open). A write that does not read back is
+  // repaired from it, and every read is checked against it.
+  std::optional<std::vector<std::byte>> journal_shadow;
   // Reused by read-back, so a write costs no allocation.
   std::unique_ptr<std::byte[]> read_back_buffer;
   std::size_t read_back_capacity = 0;
@@ -67,11 +74,11 @@ RuntimeVfs& owner_of(sqlite3_vfs* vfs) { return *static_cast<RuntimeVfs*>(vfs->p
 // leaves its journal behind and the next open rolls back from it.
 template <typename Body>
 int guarded(RuntimeVfs& vfs, int failure_code, Body&& body) noexcept {
-  if (std::uncaught_exceptions() > 0) {
-    vfs.record_error(Status::cancelled("no file I/O while an exception unwinds the calling fiber"));
-    return failure_code;
-  }
   try {
+    if (std::uncaught_exceptions() > 0) {
+      vfs.record_error(Status::cancelled("no file I/O while an exception unwinds the calling fiber"));
+      return failure_code;
+    }
     return body();
   } catch (...) {
     vfs.record_interruption(std::current_exception());
@@ -176,10 +183,31 @@ uint32_t sqlite_record_checksum(uint32_t nonce, std::span<const std::byte> page)
 // only records its transaction wrote (or, after a crash, records the synced header counts).
 int verify_journal_read(FileState& state, uint64_t offset, std::span<std::byte> data) {
   static constexpr unsigned char kJournalMagic[8] = {0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7};
+  if (state.journal_shadow) {
+    // This connection wrote the journal: it must read back exactly that. (SQLite also reads it
+    // in ways the record checks below do not expect, e.g. a statement's rollback from the middle.)
+    const std::vector<std::byte>& shadow = *state.journal_shadow;
+    if (offset + data.size() > shadow.size() ||
+        std::memcmp(shadow.data() + offset, data.data(), data.size()) != 0) {
+      return journal_corruption(state, offset, "differs from what this connection wrote");
+    }
+    return SQLITE_OK;
+  }
+  // A journal left by a crash: SQLite reads each header, then its records in order.
   FileState::JournalReads& reads = state.journal;
-  if (data.size() == 8 && std::memcmp(data.data(), kJournalMagic, 8) == 0) {
-    reads.header_offset = offset;
-    reads.nonce.reset();
+  if (data.size() == 8) {
+    // SQLite reads 8 bytes only for a header's magic, and takes anything else for the end of
+    // the journal. That is how it finds the end after the last segment (the bytes there may be
+    // a record's), but the first header must be whole: zeros are one never written, any other
+    // bytes a damaged one.
+    if (std::memcmp(data.data(), kJournalMagic, 8) == 0) {
+      reads = FileState::JournalReads{};
+      reads.header_offset = offset;
+      return SQLITE_OK;
+    }
+    if (offset == 0 && std::any_of(data.begin(), data.end(), [](std::byte b) { return b != std::byte{0}; })) {
+      return journal_corruption(state, offset, "damaged journal header");
+    }
     return SQLITE_OK;
   }
   if (data.size() == 4) {
@@ -204,7 +232,11 @@ int verify_journal_read(FileState& state, uint64_t offset, std::span<std::byte> 
                               "record for page " + std::to_string(after_page_number ? reads.last_word : stored) + ": " +
                                   (verdict == PageVerdict::kValid ? "page number 0" : page_verdict_name(verdict)));
   }
-  if (reads.nonce) {
+  // Records start one header (a sector) after their header, each page number + page + checksum.
+  const uint64_t first_record = reads.header_offset + kSectorSize;
+  const bool record_position = after_page_number && offset >= first_record + 4 &&
+                               (offset - 4 - first_record) % (data.size() + 8) == 0;
+  if (reads.nonce && record_position) {
     reads.checksum_offset = offset + data.size();
     reads.expected_checksum = sqlite_record_checksum(*reads.nonce, data);
   }
@@ -287,20 +319,68 @@ int file_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset
   });
 }
 
+// Writes and (if enabled) reads back.
+int write_checked(FileState& state, uint64_t offset, std::span<const std::byte> data) {
+  Status written = state.file->write(offset, data);
+  if (!written.ok()) return fail(*state.vfs, std::move(written), SQLITE_IOERR_WRITE);
+  if (!state.vfs->options().read_back_writes) return SQLITE_OK;
+  return read_back(state, offset, data);
+}
+
+// A write past the end of the database would leave a hole SQLite may later read as a page (a
+// page it freed and reused without writing). Fill it with sealed zero pages first.
+int fill_database_hole(FileState& state, uint64_t offset) {
+  const RuntimeVfs::DatabaseLayout& layout = state.vfs->layout(state.database_path);
+  if (layout.page_size == 0 || layout.reserved_bytes != kPageChecksumBytes) return SQLITE_OK;
+  Result<uint64_t> size = state.file->size();
+  if (!size.ok()) return fail(*state.vfs, size.status(), SQLITE_IOERR_WRITE);
+  if (*size >= offset || *size % layout.page_size != 0) return SQLITE_OK;
+  std::vector<std::byte> zeros(offset - *size);
+  for (uint64_t at = 0; at < zeros.size(); at += layout.page_size) {
+    seal_page(std::span(zeros).subspan(at, layout.page_size), static_cast<uint32_t>((*size + at) / layout.page_size + 1));
+  }
+  return write_checked(state, *size, zeros);
+}
+
+// After a journal write did not read back, part of the journal may hold bytes meant for
+// elsewhere; rewrite all of it from the shadow (a few tries: the rewrite can fail the same way).
+void repair_journal(FileState& state) {
+  const std::vector<std::byte>& shadow = *state.journal_shadow;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!state.file->write(0, shadow).ok() || !state.file->truncate(shadow.size()).ok()) continue;
+    std::vector<std::byte> found(shadow.size());
+    Result<std::size_t> read = state.file->read(0, found);
+    if (read.ok() && *read == shadow.size() && found == shadow) {
+      ++state.vfs->mutable_counters().journal_repairs;
+      return;
+    }
+  }
+  state.journal_shadow.reset();  // the file and the shadow disagree: stop trusting either
+}
+
 int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   FileState& state = state_of(file);
   return guarded(*state.vfs, SQLITE_IOERR_WRITE, [&] {
     ++state.vfs->mutable_counters().writes;
+    const auto at = static_cast<uint64_t>(offset);
     // SQLite owns the buffer but leaves the reserved bytes of each page to the VFS.
     std::span<std::byte> data(static_cast<std::byte*>(const_cast<void*>(buffer)), static_cast<std::size_t>(amount));
     if (state.kind == FileKind::kMainDatabase) {
-      const int sealed = seal_database_write(state, static_cast<uint64_t>(offset), data);
-      if (sealed != SQLITE_OK) return sealed;
+      int result = seal_database_write(state, at, data);
+      if (result == SQLITE_OK) result = fill_database_hole(state, at);
+      if (result != SQLITE_OK) return result;
+      return write_checked(state, at, data);
     }
-    Status written = state.file->write(static_cast<uint64_t>(offset), data);
-    if (!written.ok()) return fail(*state.vfs, std::move(written), SQLITE_IOERR_WRITE);
-    if (!state.vfs->options().read_back_writes) return SQLITE_OK;
-    return read_back(state, static_cast<uint64_t>(offset), data);
+    if (state.kind != FileKind::kMainJournal) return write_checked(state, at, data);
+    state.journal = FileState::JournalReads{};
+    if (state.journal_shadow) {
+      std::vector<std::byte>& shadow = *state.journal_shadow;
+      if (shadow.size() < at + data.size()) shadow.resize(at + data.size());
+      std::copy(data.begin(), data.end(), shadow.begin() + static_cast<std::ptrdiff_t>(at));
+    }
+    const int result = write_checked(state, at, data);
+    if (result != SQLITE_OK && state.journal_shadow) repair_journal(state);
+    return result;
   });
 }
 
@@ -308,6 +388,12 @@ int file_truncate(sqlite3_file* file, sqlite3_int64 size) {
   FileState& state = state_of(file);
   return guarded(*state.vfs, SQLITE_IOERR_TRUNCATE, [&] {
     Status truncated = state.file->truncate(static_cast<uint64_t>(size));
+    if (state.kind == FileKind::kMainJournal) {
+      state.journal = FileState::JournalReads{};
+      if (truncated.ok() && size == 0) state.journal_shadow.emplace();
+      if (truncated.ok() && state.journal_shadow) state.journal_shadow->resize(static_cast<std::size_t>(size));
+      if (!truncated.ok()) state.journal_shadow.reset();
+    }
     return truncated.ok() ? SQLITE_OK : fail(*state.vfs, std::move(truncated), SQLITE_IOERR_TRUNCATE);
   });
 }
@@ -398,7 +484,11 @@ int vfs_open(sqlite3_vfs* sqlite_vfs, const char* name, sqlite3_file* file, int 
     Result<std::unique_ptr<File>> opened = file_system.open(path, options);
     if (!opened.ok()) return fail(vfs, opened.status(), SQLITE_CANTOPEN);
     state->file = std::move(*opened);
-    state->directory_sync_pending = !*existed;
+    state->directory_sync_pending = !*existed || state->kind != FileKind::kOther;
+    if (state->kind == FileKind::kMainJournal) {
+      Result<uint64_t> size = state->file->size();
+      if (size.ok() && *size == 0) state->journal_shadow.emplace();
+    }
     state->delete_on_close = (flags & SQLITE_OPEN_DELETEONCLOSE) != 0;
     if (state->kind == FileKind::kMainDatabase) vfs.open_databases().insert(path);
     reinterpret_cast<VfsFile*>(file)->state = state.release();
@@ -441,14 +531,16 @@ int vfs_access(sqlite3_vfs* sqlite_vfs, const char* name, int flags, int* result
 
 int vfs_full_pathname(sqlite3_vfs* sqlite_vfs, const char* name, int capacity, char* out) {
   RuntimeVfs& vfs = owner_of(sqlite_vfs);
-  Status valid = validate_path(name);
-  if (!valid.ok()) return fail(vfs, std::move(valid), SQLITE_CANTOPEN);
-  const std::size_t length = std::strlen(name);
-  if (length + 1 > static_cast<std::size_t>(capacity)) {
-    return fail(vfs, Status::invalid_argument("path '" + std::string(name) + "' is too long"), SQLITE_CANTOPEN);
-  }
-  std::memcpy(out, name, length + 1);
-  return SQLITE_OK;
+  return guarded(vfs, SQLITE_CANTOPEN, [&] {
+    Status valid = validate_path(name);
+    if (!valid.ok()) return fail(vfs, std::move(valid), SQLITE_CANTOPEN);
+    const std::size_t length = std::strlen(name);
+    if (length + 1 > static_cast<std::size_t>(capacity)) {
+      return fail(vfs, Status::invalid_argument("path '" + std::string(name) + "' is too long"), SQLITE_CANTOPEN);
+    }
+    std::memcpy(out, name, length + 1);
+    return SQLITE_OK;
+  });
 }
 
 int vfs_randomness(sqlite3_vfs* sqlite_vfs, int amount, char* out) {

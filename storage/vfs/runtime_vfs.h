@@ -12,6 +12,12 @@
 //    transaction can still be rolled back) rather than silent damage found later. On a real disk
 //    the read-back sees the page cache, so it guards the path up to the cache; the checksums
 //    guard the medium.
+//  - Whole rollback journals. SQLite takes a damaged journal header or record for the end of the
+//    journal and stops rolling back there, silently. So every journal read is checked: against
+//    the copy of the journal this connection wrote (kept in memory), and record by record (page
+//    checksum, page number, SQLite's record checksum); and a journal write that does not read
+//    back is repaired at once by rewriting the journal from that copy, before the stray bytes
+//    can reach a sync.
 //  - Errors with a story: SQLite carries only a code, so the VFS keeps the last failure as a
 //    Status that names the file, the offset and the cause (last_error()).
 //  - Fiber safety: in the simulator a file operation parks the calling fiber, and a crash of the
@@ -60,6 +66,7 @@ struct RuntimeVfsCounters {
   uint64_t pages_verified = 0;
   uint64_t checksum_failures = 0;
   uint64_t read_back_mismatches = 0;
+  uint64_t journal_repairs = 0;  // journals rewritten from memory after a write went astray
 };
 
 class RuntimeVfs {
