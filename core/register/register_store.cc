@@ -4,22 +4,13 @@
 #include <cstring>
 
 #include "storage/checksum/crc32c.h"
+#include "storage/encoding/little_endian.h"
 
 namespace cairn {
 namespace {
 
 constexpr char kMagic[4] = {'C', 'R', 'G', '1'};
 constexpr std::size_t kHeaderSize = 16;
-
-void put_u32(std::byte* out, uint32_t value) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
-}
-
-uint32_t get_u32(const std::byte* in) {
-  uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(in[i]) << (8 * i);
-  return value;
-}
 
 uint32_t slot_checksum(const std::byte* header, std::span<const std::byte> payload) {
   return crc32c_extend(crc32c(std::span<const std::byte>(header + 4, 8)), payload);
@@ -38,11 +29,11 @@ std::array<std::byte, RegisterStore::kSlotSize> RegisterStore::encode_slot(const
   const std::string payload = slot.SerializeAsString();
   CAIRN_ASSERT(payload.size() <= kSlotSize - kHeaderSize, "register slot payload too large");
   std::memcpy(image.data(), kMagic, 4);
-  put_u32(image.data() + 4, slot_index);
-  put_u32(image.data() + 8, static_cast<uint32_t>(payload.size()));
+  storage::store_u32(image.data() + 4, slot_index);
+  storage::store_u32(image.data() + 8, static_cast<uint32_t>(payload.size()));
   std::memcpy(image.data() + kHeaderSize, payload.data(), payload.size());
   const auto payload_bytes = std::span<const std::byte>(image.data() + kHeaderSize, payload.size());
-  put_u32(image.data() + 12, slot_checksum(image.data(), payload_bytes));
+  storage::store_u32(image.data() + 12, slot_checksum(image.data(), payload_bytes));
   return image;
 }
 
@@ -51,13 +42,13 @@ Result<proto::RegisterSlot> RegisterStore::decode_slot(std::span<const std::byte
   if (std::memcmp(image.data(), kMagic, 4) != 0) {
     return Status::corruption("slot " + std::to_string(slot_index) + " has no magic number");
   }
-  const uint32_t stored_index = get_u32(image.data() + 4);
-  const uint32_t length = get_u32(image.data() + 8);
+  const uint32_t stored_index = storage::load_u32(image.data() + 4);
+  const uint32_t length = storage::load_u32(image.data() + 8);
   if (length > kSlotSize - kHeaderSize) {
     return Status::corruption("slot " + std::to_string(slot_index) + " has an impossible length");
   }
   const auto payload = image.subspan(kHeaderSize, length);
-  if (slot_checksum(image.data(), payload) != get_u32(image.data() + 12)) {
+  if (slot_checksum(image.data(), payload) != storage::load_u32(image.data() + 12)) {
     return Status::corruption("slot " + std::to_string(slot_index) + " fails its checksum");
   }
   if (stored_index != slot_index) {

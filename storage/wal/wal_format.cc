@@ -16,7 +16,7 @@ constexpr char kBatchMagic[4] = {'W', 'B', 'A', 'T'};
 // The checksum state after the salt: every salted checksum starts from here.
 uint32_t salted_seed(uint64_t salt) {
   std::array<std::byte, 8> bytes{};
-  put_u64(bytes.data(), salt);
+  store_u64(bytes.data(), salt);
   return crc32c(bytes);
 }
 
@@ -32,26 +32,6 @@ uint32_t record_checksum(std::span<const std::byte> header_bytes, std::span<cons
 }
 
 }  // namespace
-
-void put_u32(std::byte* out, uint32_t value) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
-}
-
-void put_u64(std::byte* out, uint64_t value) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
-}
-
-uint32_t get_u32(const std::byte* in) {
-  uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(in[i]) << (8 * i);
-  return value;
-}
-
-uint64_t get_u64(const std::byte* in) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(in[i]) << (8 * i);
-  return value;
-}
 
 std::string segment_file_name(uint64_t first_index) {
   std::string digits = std::to_string(first_index);
@@ -79,11 +59,11 @@ std::optional<uint64_t> parse_segment_file_name(std::string_view name) {
 std::array<std::byte, kBlockSize> encode_segment_header(const SegmentHeader& header) {
   std::array<std::byte, kBlockSize> block{};
   std::memcpy(block.data(), kSegmentMagic, sizeof kSegmentMagic);
-  put_u32(block.data() + 8, kFormatVersion);
-  put_u32(block.data() + 12, static_cast<uint32_t>(kBlockSize));
-  put_u64(block.data() + 16, header.first_index);
-  put_u64(block.data() + 24, header.salt);
-  put_u32(block.data() + 32, crc32c(std::span<const std::byte>(block.data(), 32)));
+  store_u32(block.data() + 8, kFormatVersion);
+  store_u32(block.data() + 12, static_cast<uint32_t>(kBlockSize));
+  store_u64(block.data() + 16, header.first_index);
+  store_u64(block.data() + 24, header.salt);
+  store_u32(block.data() + 32, crc32c(std::span<const std::byte>(block.data(), 32)));
   return block;
 }
 
@@ -92,30 +72,30 @@ Result<SegmentHeader> decode_segment_header(std::span<const std::byte> block) {
   if (std::memcmp(block.data(), kSegmentMagic, sizeof kSegmentMagic) != 0) {
     return Status::corruption("segment header has no magic number");
   }
-  if (crc32c(block.subspan(0, 32)) != get_u32(block.data() + 32)) {
+  if (crc32c(block.subspan(0, 32)) != load_u32(block.data() + 32)) {
     return Status::corruption("segment header fails its checksum");
   }
-  const uint32_t version = get_u32(block.data() + 8);
+  const uint32_t version = load_u32(block.data() + 8);
   if (version != kFormatVersion) {
     return Status::corruption("segment format version " + std::to_string(version) + " is not supported (expected " +
                               std::to_string(kFormatVersion) + ")");
   }
-  const uint32_t block_size = get_u32(block.data() + 12);
+  const uint32_t block_size = load_u32(block.data() + 12);
   if (block_size != kBlockSize) {
     return Status::corruption("segment block size " + std::to_string(block_size) + " is not " +
                               std::to_string(kBlockSize));
   }
-  return SegmentHeader{.first_index = get_u64(block.data() + 16), .salt = get_u64(block.data() + 24)};
+  return SegmentHeader{.first_index = load_u64(block.data() + 16), .salt = load_u64(block.data() + 24)};
 }
 
 void encode_batch_header(const BatchHeader& header, uint64_t salt, std::span<std::byte, kBatchHeaderSize> out) {
   std::memcpy(out.data(), kBatchMagic, sizeof kBatchMagic);
-  put_u32(out.data() + 4, header.record_count);
-  put_u64(out.data() + 8, header.first_index);
-  put_u64(out.data() + 16, header.records_length);
-  put_u64(out.data() + 24, header.durable_through);
-  put_u32(out.data() + 32, 0);
-  put_u32(out.data() + 36, crc32c_extend(salted_seed(salt), std::span<const std::byte>(out.data(), 36)));
+  store_u32(out.data() + 4, header.record_count);
+  store_u64(out.data() + 8, header.first_index);
+  store_u64(out.data() + 16, header.records_length);
+  store_u64(out.data() + 24, header.durable_through);
+  store_u32(out.data() + 32, 0);
+  store_u32(out.data() + 36, crc32c_extend(salted_seed(salt), std::span<const std::byte>(out.data(), 36)));
 }
 
 Result<BatchHeader> decode_batch_header(std::span<const std::byte> bytes, uint64_t salt) {
@@ -124,14 +104,14 @@ Result<BatchHeader> decode_batch_header(std::span<const std::byte> bytes, uint64
     return Status::corruption(all_zero(bytes.subspan(0, kBatchHeaderSize)) ? "batch header is all zero"
                                                                           : "batch header has no magic number");
   }
-  if (crc32c_extend(salted_seed(salt), bytes.subspan(0, 36)) != get_u32(bytes.data() + 36)) {
+  if (crc32c_extend(salted_seed(salt), bytes.subspan(0, 36)) != load_u32(bytes.data() + 36)) {
     return Status::corruption("batch header fails its checksum");
   }
-  BatchHeader header{.record_count = get_u32(bytes.data() + 4),
-                     .first_index = get_u64(bytes.data() + 8),
-                     .records_length = get_u64(bytes.data() + 16),
-                     .durable_through = get_u64(bytes.data() + 24)};
-  if (get_u32(bytes.data() + 32) != 0) return Status::corruption("batch header has non-zero reserved bytes");
+  BatchHeader header{.record_count = load_u32(bytes.data() + 4),
+                     .first_index = load_u64(bytes.data() + 8),
+                     .records_length = load_u64(bytes.data() + 16),
+                     .durable_through = load_u64(bytes.data() + 24)};
+  if (load_u32(bytes.data() + 32) != 0) return Status::corruption("batch header has non-zero reserved bytes");
   if (header.record_count == 0) return Status::corruption("batch header counts no records");
   if (header.records_length > kMaxBatchRecordsBytes ||
       header.records_length < uint64_t{header.record_count} * kRecordHeaderSize) {
@@ -143,16 +123,16 @@ Result<BatchHeader> decode_batch_header(std::span<const std::byte> bytes, uint64
 void encode_record_header(const RecordHeader& header, std::span<const std::byte> payload, uint64_t salt,
                           std::span<std::byte, kRecordHeaderSize> out) {
   std::fill(out.begin(), out.end(), std::byte{0});
-  put_u32(out.data(), header.payload_length);
-  put_u64(out.data() + 8, header.index);
+  store_u32(out.data(), header.payload_length);
+  store_u64(out.data() + 8, header.index);
   out[16] = static_cast<std::byte>(header.type);
-  put_u32(out.data() + 4, record_checksum(out, payload, salt));
+  store_u32(out.data() + 4, record_checksum(out, payload, salt));
 }
 
 Result<RecordHeader> decode_record_header(std::span<const std::byte> bytes) {
   if (bytes.size() < kRecordHeaderSize) return Status::corruption("record header is truncated");
-  RecordHeader header{.payload_length = get_u32(bytes.data()),
-                      .index = get_u64(bytes.data() + 8),
+  RecordHeader header{.payload_length = load_u32(bytes.data()),
+                      .index = load_u64(bytes.data() + 8),
                       .type = static_cast<uint8_t>(bytes[16])};
   if (header.type == 0) return Status::corruption("record has type 0");
   if (!all_zero(bytes.subspan(17, 7))) return Status::corruption("record header has non-zero reserved bytes");
@@ -166,7 +146,7 @@ Result<RecordHeader> decode_record_header(std::span<const std::byte> bytes) {
 bool record_checksum_matches(std::span<const std::byte> header_bytes, std::span<const std::byte> payload,
                              uint64_t salt) {
   return header_bytes.size() >= kRecordHeaderSize &&
-         record_checksum(header_bytes, payload, salt) == get_u32(header_bytes.data() + 4);
+         record_checksum(header_bytes, payload, salt) == load_u32(header_bytes.data() + 4);
 }
 
 }  // namespace cairn::wal

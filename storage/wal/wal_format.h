@@ -74,6 +74,7 @@
 #include <string_view>
 
 #include "core/runtime/status.h"
+#include "storage/encoding/little_endian.h"
 
 namespace cairn::wal {
 
@@ -147,9 +148,9 @@ bool record_checksum_matches(std::span<const std::byte> header_bytes, std::span<
                              uint64_t salt);
 
 // Little-endian helpers, shared with the code that lays out batches.
-void put_u32(std::byte* out, uint32_t value);
-void put_u64(std::byte* out, uint64_t value);
-uint32_t get_u32(const std::byte* in);
-uint64_t get_u64(const std::byte* in);
+using storage::load_u32;
+using storage::load_u64;
+using storage::store_u32;
+using storage::store_u64;
 
 }  // namespace cairn::wal

@@ -61,6 +61,16 @@ SqliteConnectionOptions options_for(const char* path) {
   return options;
 }
 
+// A database "a.db" with a table of `rows` rows, synced, and the machine crashed afterwards.
+void build_table_then_crash(SingleMachine& machine, int rows) {
+  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
+    auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE(fill_table(**connection, rows).ok());
+  }));
+  machine.crash();
+}
+
 TEST(RuntimeVfs, DatabaseSurvivesCrashAfterCommitAndEveryPageIsSealed) {
   SingleMachine machine(1);
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
@@ -181,12 +191,7 @@ std::size_t some_data_page(const std::vector<std::byte>& image) {
 
 TEST(RuntimeVfs, FlippedBitInAPageIsDetectedNotServed) {
   SingleMachine machine(3);
-  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
-    ASSERT_TRUE(connection.ok());
-    ASSERT_TRUE(fill_table(**connection, 200).ok());
-  }));
-  machine.crash();
+  build_table_then_crash(machine, 200);
   const std::size_t page = some_data_page(machine.durable_image("a.db"));
   machine.flip_bit("a.db", page * kPageSize + 1234, 3);
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
@@ -203,12 +208,7 @@ TEST(RuntimeVfs, FlippedBitInAPageIsDetectedNotServed) {
 
 TEST(RuntimeVfs, PageWrittenToTheWrongPlaceIsDetected) {
   SingleMachine machine(4);
-  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
-    ASSERT_TRUE(connection.ok());
-    ASSERT_TRUE(fill_table(**connection, 200).ok());
-  }));
-  machine.crash();
+  build_table_then_crash(machine, 200);
   std::vector<std::byte> image = machine.durable_image("a.db");
   const std::size_t page = some_data_page(image);
   // A valid page (with a valid checksum) lands over another one.

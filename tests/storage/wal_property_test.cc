@@ -95,7 +95,7 @@ uint8_t type_of(uint64_t attempt) { return static_cast<uint8_t>(1 + attempt % 3)
 
 std::vector<std::byte> payload_of(uint64_t attempt, uint32_t size) {
   std::vector<std::byte> payload(std::max<uint32_t>(size, 8));
-  wal::put_u64(payload.data(), attempt);
+  wal::store_u64(payload.data(), attempt);
   Random random(attempt);
   for (std::size_t i = 8; i < payload.size(); ++i) payload[i] = static_cast<std::byte>(random.next_u64());
   return payload;
@@ -229,7 +229,7 @@ class LogHarness {
       Result<WalRecord> record = log.read(index);
       if (!record.ok()) return problem("read " + std::to_string(index) + ": " + record.status().to_string());
       if (record->index != index || record->payload.size() < 8) return problem("bad record " + std::to_string(index));
-      const uint64_t attempt = wal::get_u64(record->payload.data());
+      const uint64_t attempt = wal::load_u64(record->payload.data());
       auto expected = model.payloads.find(attempt);
       if (expected == model.payloads.end() || expected->second != record->payload || record->type != type_of(attempt)) {
         return problem("record " + std::to_string(index) + " is not what attempt " + std::to_string(attempt) + " wrote");
