@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <optional>
 #include <type_traits>
 #include <vector>
 
 #include "core/runtime/assert.h"
+#include "storage/encoding/little_endian.h"
 #include "storage/vfs/page_checksum.h"
 
 namespace cairn::storage {
@@ -51,6 +53,11 @@ struct FileState {
   // when the journal held data from before this open). A write that does not read back is
   // repaired from it, and every read is checked against it.
   std::optional<std::vector<std::byte>> journal_shadow;
+  // Main databases: whole pages written since the last sync and not read back yet (offset ->
+  // the checksum sealed into the page). They are read back at the sync, in runs of adjacent
+  // pages, before anything can depend on them: a commit syncs the database before it is done.
+  std::map<uint64_t, uint32_t> unverified_pages;
+  std::optional<uint64_t> known_size;  // the database file's size, once learned
   // Reused by read-back, so a write costs no allocation.
   std::unique_ptr<std::byte[]> read_back_buffer;
   std::size_t read_back_capacity = 0;
@@ -332,14 +339,72 @@ int write_checked(FileState& state, uint64_t offset, std::span<const std::byte> 
 int fill_database_hole(FileState& state, uint64_t offset) {
   const RuntimeVfs::DatabaseLayout& layout = state.vfs->layout(state.database_path);
   if (layout.page_size == 0 || layout.reserved_bytes != kPageChecksumBytes) return SQLITE_OK;
-  Result<uint64_t> size = state.file->size();
-  if (!size.ok()) return fail(*state.vfs, size.status(), SQLITE_IOERR_WRITE);
-  if (*size >= offset || *size % layout.page_size != 0) return SQLITE_OK;
-  std::vector<std::byte> zeros(offset - *size);
-  for (uint64_t at = 0; at < zeros.size(); at += layout.page_size) {
-    seal_page(std::span(zeros).subspan(at, layout.page_size), static_cast<uint32_t>((*size + at) / layout.page_size + 1));
+  if (!state.known_size) {
+    Result<uint64_t> size = state.file->size();
+    if (!size.ok()) return fail(*state.vfs, size.status(), SQLITE_IOERR_WRITE);
+    state.known_size = *size;
   }
-  return write_checked(state, *size, zeros);
+  const uint64_t size = *state.known_size;
+  if (size >= offset || size % layout.page_size != 0) return SQLITE_OK;
+  std::vector<std::byte> zeros(offset - size);
+  for (uint64_t at = 0; at < zeros.size(); at += layout.page_size) {
+    seal_page(std::span(zeros).subspan(at, layout.page_size), static_cast<uint32_t>((size + at) / layout.page_size + 1));
+  }
+  return write_checked(state, size, zeros);
+}
+
+// Writes whole sealed pages of a main database; their read-back waits for the next sync.
+int write_database_pages(FileState& state, uint64_t offset, std::span<const std::byte> data, uint32_t page_size) {
+  Status written = state.file->write(offset, data);
+  if (!written.ok()) {
+    state.known_size.reset();
+    return fail(*state.vfs, std::move(written), SQLITE_IOERR_WRITE);
+  }
+  if (state.known_size) state.known_size = std::max(*state.known_size, offset + data.size());
+  if (!state.vfs->options().read_back_writes) return SQLITE_OK;
+  for (std::size_t at = 0; at < data.size(); at += page_size) {
+    state.unverified_pages[offset + at] = load_u32(data.data() + at + page_size - kPageChecksumBytes);
+  }
+  return SQLITE_OK;
+}
+
+// Reads back every page written since the last sync, a run of adjacent pages per read: each
+// must hold exactly the checksum sealed into it (an older version of the page, left where a
+// write went astray, fails) and be intact.
+int verify_unverified_pages(FileState& state) {
+  const uint32_t page_size = state.vfs->layout(state.database_path).page_size;
+  constexpr std::size_t kPagesPerRead = 64;
+  std::vector<std::byte> run;
+  auto it = state.unverified_pages.begin();
+  while (it != state.unverified_pages.end()) {
+    const uint64_t start = it->first;
+    std::vector<uint32_t> expected;
+    while (it != state.unverified_pages.end() && it->first == start + expected.size() * page_size &&
+           expected.size() < kPagesPerRead) {
+      expected.push_back(it->second);
+      ++it;
+    }
+    run.resize(expected.size() * page_size);
+    Result<std::size_t> read = state.file->read(start, run);
+    if (!read.ok()) return fail(*state.vfs, read.status(), SQLITE_IOERR_WRITE);
+    for (std::size_t page = 0; page < expected.size(); ++page) {
+      const uint64_t offset = start + page * page_size;
+      const std::span<const std::byte> found = std::span<const std::byte>(run).subspan(page * page_size, page_size);
+      const bool intact = (page + 1) * page_size <= *read &&
+                          load_u32(found.data() + page_size - kPageChecksumBytes) == expected[page] &&
+                          verify_page(found, static_cast<uint32_t>(offset / page_size + 1)) == PageVerdict::kValid;
+      if (!intact) {
+        state.unverified_pages.clear();
+        ++state.vfs->mutable_counters().read_back_mismatches;
+        return fail(*state.vfs,
+                    Status::corruption("page written to '" + state.path + "' at offset " + std::to_string(offset) +
+                                       " did not read back as written (misdirected or corrupted write)"),
+                    SQLITE_IOERR_WRITE);
+      }
+    }
+  }
+  state.unverified_pages.clear();
+  return SQLITE_OK;
 }
 
 // After a journal write did not read back, part of the journal may hold bytes meant for
@@ -369,6 +434,11 @@ int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64
       int result = seal_database_write(state, at, data);
       if (result == SQLITE_OK) result = fill_database_hole(state, at);
       if (result != SQLITE_OK) return result;
+      const RuntimeVfs::DatabaseLayout& layout = state.vfs->layout(state.database_path);
+      if (layout.reserved_bytes == kPageChecksumBytes && whole_pages(at, data.size(), layout.page_size)) {
+        return write_database_pages(state, at, data, layout.page_size);
+      }
+      state.known_size.reset();
       return write_checked(state, at, data);
     }
     if (state.kind != FileKind::kMainJournal) return write_checked(state, at, data);
@@ -388,6 +458,12 @@ int file_truncate(sqlite3_file* file, sqlite3_int64 size) {
   FileState& state = state_of(file);
   return guarded(*state.vfs, SQLITE_IOERR_TRUNCATE, [&] {
     Status truncated = state.file->truncate(static_cast<uint64_t>(size));
+    if (state.kind == FileKind::kMainDatabase) {
+      state.known_size.reset();
+      if (truncated.ok()) state.known_size = static_cast<uint64_t>(size);
+      state.unverified_pages.erase(state.unverified_pages.lower_bound(static_cast<uint64_t>(size)),
+                                   state.unverified_pages.end());
+    }
     if (state.kind == FileKind::kMainJournal) {
       state.journal = FileState::JournalReads{};
       if (truncated.ok() && size == 0) state.journal_shadow.emplace();
@@ -402,6 +478,10 @@ int file_sync(sqlite3_file* file, int /*flags: every sync is a full one*/) {
   FileState& state = state_of(file);
   return guarded(*state.vfs, SQLITE_IOERR_FSYNC, [&] {
     ++state.vfs->mutable_counters().syncs;
+    if (!state.unverified_pages.empty()) {
+      const int verified = verify_unverified_pages(state);
+      if (verified != SQLITE_OK) return verified;
+    }
     Status synced = state.file->sync();
     if (!synced.ok()) return fail(*state.vfs, std::move(synced), SQLITE_IOERR_FSYNC);
     if (!state.directory_sync_pending) return SQLITE_OK;

@@ -8,10 +8,12 @@
 //    page copy read back from its rollback journal, is verified. A bad page is reported as
 //    SQLITE_IOERR_DATA, so SQLite fails the statement instead of serving it.
 //  - Read-back of every write. Each write is read back and compared before it counts as done, so
-//    a write that went to the wrong place or changed on its way is an error at once (while the
-//    transaction can still be rolled back) rather than silent damage found later. On a real disk
-//    the read-back sees the page cache, so it guards the path up to the cache; the checksums
-//    guard the medium.
+//    a write that went to the wrong place or changed on its way is an error while the
+//    transaction can still be rolled back, rather than silent damage found later. Whole database
+//    pages are read back at the file's next sync (a commit syncs the database before it is
+//    done), a run of adjacent pages per read; every other write at once. On a real disk the
+//    read-back sees the page cache, so it guards the path up to the cache; the checksums guard
+//    the medium.
 //  - Whole rollback journals. SQLite takes a damaged journal header or record for the end of the
 //    journal and stops rolling back there, silently. So every journal read is checked: against
 //    the copy of the journal this connection wrote (kept in memory), and record by record (page

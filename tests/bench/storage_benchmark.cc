@@ -27,7 +27,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kRounds = 3;
+constexpr int kRounds = 5;
 constexpr std::size_t kKeyBytes = 16;
 constexpr std::size_t kValueBytes = 100;
 
