@@ -154,6 +154,17 @@ int verify_database_read(FileState& state, uint64_t offset, std::span<std::byte>
     const auto page_number = static_cast<uint32_t>((offset + at) / page_size + 1);
     const PageVerdict verdict = verify_page(data.subspan(at, page_size), page_number);
     ++vfs.mutable_counters().pages_verified;
+    // A page written since the last sync and read again before it (SQLite evicted it from its
+    // cache) must be the version written, not one a stray write left behind.
+    auto written = state.unverified_pages.find(offset + at);
+    if (verdict == PageVerdict::kValid && written != state.unverified_pages.end() &&
+        load_u32(data.data() + at + page_size - kPageChecksumBytes) != written->second) {
+      ++vfs.mutable_counters().read_back_mismatches;
+      return fail(vfs,
+                  Status::corruption("page " + std::to_string(page_number) + " of '" + state.path + "' at offset " +
+                                     std::to_string(offset + at) + " reads back older than what was written to it"),
+                  SQLITE_IOERR_DATA);
+    }
     if (verdict != PageVerdict::kValid) {
       ++vfs.mutable_counters().checksum_failures;
       return fail(vfs,
