@@ -3,8 +3,9 @@
 // SQLite's message), and interruptions (a cancelled fiber) rethrown once SQLite has returned.
 //
 // Not a general wrapper: it sets up exactly what the key-value engine relies on — exclusive
-// locking, a rollback journal truncated at every commit, a sync at every commit (synchronous=FULL), temporary
-// storage in memory, and 8 reserved bytes per page for the VFS's page checksums.
+// locking, a rollback journal truncated at every commit (TRUNCATE), a sync at every commit
+// (synchronous=FULL), temporary storage in memory, and 8 reserved bytes per page for the VFS's
+// page checksums.
 #pragma once
 
 #include <memory>
