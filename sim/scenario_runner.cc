@@ -153,6 +153,9 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
     report.outcomes = outcomes.counters();
     report.ops_ok = outcomes.batches_applied + outcomes.reads_verified;
     report.ops_failed = outcomes.write_errors + outcomes.read_errors;
+    // The servers' fibers use the workload's state and the fault plan while they unwind (SQLite
+    // rolls back through the disk, each operation failing at once): end them while both live.
+    for (const auto& [id, node] : simulator.nodes()) node->shut_down();
   } else {
     workload->stop();
     RegisterCheckInput input;
