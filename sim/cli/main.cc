@@ -41,13 +41,39 @@ struct RunFlags {
   std::string log_level = "info";
 };
 
-struct SweepFlags {
+// What `sweep` and `matrix` share: a scenario run over a range of seeds in parallel processes.
+struct SeedRangeFlags {
   std::string scenario_path;
   std::string seeds;
   unsigned jobs = 0;
   unsigned seed_time_limit = 600;
+};
+
+struct SweepFlags : SeedRangeFlags {
   bool json = false;
 };
+
+// Registers the shared options on `command`.
+void add_seed_range_options(CLI::App* command, SeedRangeFlags& flags, const std::string& scenario_help,
+                            const std::string& seeds_help) {
+  command->add_option("scenario", flags.scenario_path, scenario_help)->required();
+  command->add_option("--seeds", flags.seeds, seeds_help)->required();
+  command->add_option("--jobs", flags.jobs, "Seeds run at once (default: the number of CPUs)")
+      ->check(CLI::Range(1u, 1024u));
+  command->add_option("--seed-time-limit", flags.seed_time_limit,
+                      "Wall-clock seconds after which a seed is killed and counted as failed (default 600)")
+      ->check(CLI::Range(1u, 86400u));
+}
+
+// Parses --seeds (reporting a bad range) and resolves the default of --jobs.
+bool resolve_seed_range(const SeedRangeFlags& flags, uint64_t& first, uint64_t& last, unsigned& jobs) {
+  if (!parse_seed_range(flags.seeds, first, last)) {
+    std::cerr << "cairn-sim: --seeds must be A..B with A <= B (for example 1..100), got '" << flags.seeds << "'\n";
+    return false;
+  }
+  jobs = flags.jobs > 0 ? flags.jobs : std::max(1u, std::thread::hardware_concurrency());
+  return true;
+}
 
 Result<proto::Scenario> load_or_report(const std::string& path) {
   Result<proto::Scenario> scenario = load_scenario_file(path);
@@ -118,13 +144,10 @@ std::string failure_summary(const SeedOutcome& outcome) {
 int sweep_command(const SweepFlags& flags) {
   uint64_t first = 0;
   uint64_t last = 0;
-  if (!parse_seed_range(flags.seeds, first, last)) {
-    std::cerr << "cairn-sim: --seeds must be A..B with A <= B (for example 1..100), got '" << flags.seeds << "'\n";
-    return kExitBadInput;
-  }
+  unsigned jobs = 0;
+  if (!resolve_seed_range(flags, first, last, jobs)) return kExitBadInput;
   Result<proto::Scenario> scenario = load_or_report(flags.scenario_path);
   if (!scenario.ok()) return kExitBadInput;
-  const unsigned jobs = flags.jobs > 0 ? flags.jobs : std::max(1u, std::thread::hardware_concurrency());
   const std::size_t total = static_cast<std::size_t>(last - first + 1);
   Progress progress(::isatty(STDERR_FILENO) != 0, total);
   const auto started = std::chrono::steady_clock::now();
@@ -183,12 +206,7 @@ int sweep_command(const SweepFlags& flags) {
   return failed == 0 ? 0 : kExitFailedChecks;
 }
 
-struct MatrixFlags {
-  std::string scenario_path;
-  std::string seeds;
-  unsigned jobs = 0;
-  unsigned seed_time_limit = 600;
-};
+using MatrixFlags = SeedRangeFlags;
 
 // Writes a failing cell's scenario next to the caller, so its seeds can be replayed with `run`.
 std::string save_cell_scenario(const FaultMatrixCell& cell) {
@@ -206,13 +224,9 @@ std::string save_cell_scenario(const FaultMatrixCell& cell) {
 
 int matrix_command(const MatrixFlags& flags) {
   FaultMatrixOptions options;
-  if (!parse_seed_range(flags.seeds, options.first_seed, options.last_seed)) {
-    std::cerr << "cairn-sim: --seeds must be A..B with A <= B (for example 1..100), got '" << flags.seeds << "'\n";
-    return kExitBadInput;
-  }
+  if (!resolve_seed_range(flags, options.first_seed, options.last_seed, options.jobs)) return kExitBadInput;
   Result<proto::Scenario> scenario = load_or_report(flags.scenario_path);
   if (!scenario.ok()) return kExitBadInput;
-  options.jobs = flags.jobs > 0 ? flags.jobs : std::max(1u, std::thread::hardware_concurrency());
   options.seed_time_limit_seconds = flags.seed_time_limit;
   const auto started = std::chrono::steady_clock::now();
   Result<std::vector<FaultMatrixCell>> cells = run_fault_matrix(*scenario, options);
@@ -262,26 +276,15 @@ int main(int argc, char** argv) {
 
   SweepFlags sweep_flags;
   CLI::App* sweep = app.add_subcommand("sweep", "Run one scenario over a range of seeds, in parallel processes");
-  sweep->add_option("scenario", sweep_flags.scenario_path, "Scenario file (protobuf text format)")->required();
-  sweep->add_option("--seeds", sweep_flags.seeds, "Seed range A..B, inclusive (for example 1..500)")->required();
-  sweep->add_option("--jobs", sweep_flags.jobs, "Seeds run at once (default: the number of CPUs)")
-      ->check(CLI::Range(1u, 1024u));
-  sweep->add_option("--seed-time-limit", sweep_flags.seed_time_limit,
-                    "Wall-clock seconds after which a seed is killed and counted as failed (default 600)")
-      ->check(CLI::Range(1u, 86400u));
+  add_seed_range_options(sweep, sweep_flags, "Scenario file (protobuf text format)",
+                         "Seed range A..B, inclusive (for example 1..500)");
   sweep->add_flag("--json", sweep_flags.json, "Print one JSON object with the failing seeds instead of the summary");
 
   MatrixFlags matrix_flags;
   CLI::App* matrix = app.add_subcommand(
       "matrix", "Storage fault matrix: every file x every disk fault, each over the seed range (docs/storage.md)");
-  matrix->add_option("scenario", matrix_flags.scenario_path, "A storage scenario, e.g. scenarios/storage_faults.textproto")
-      ->required();
-  matrix->add_option("--seeds", matrix_flags.seeds, "Seed range A..B run for every cell (for example 1..200)")->required();
-  matrix->add_option("--jobs", matrix_flags.jobs, "Seeds run at once (default: the number of CPUs)")
-      ->check(CLI::Range(1u, 1024u));
-  matrix->add_option("--seed-time-limit", matrix_flags.seed_time_limit,
-                     "Wall-clock seconds after which a seed is killed and counted as crashed (default 600)")
-      ->check(CLI::Range(1u, 86400u));
+  add_seed_range_options(matrix, matrix_flags, "A storage scenario, e.g. scenarios/storage_faults.textproto",
+                         "Seed range A..B run for every cell (for example 1..200)");
 
   if (argc == 1) {
     std::cerr << app.help() << "\nFor example: cairn-sim run scenarios/quickstart.textproto --seed 1\n";

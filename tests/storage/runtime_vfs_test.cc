@@ -243,38 +243,36 @@ TEST(RuntimeVfs, InjectedReadErrorReachesTheCallerAsAnIoError) {
   }));
 }
 
-TEST(RuntimeVfs, FailedSyncFailsTheCommit) {
-  sim::FaultPlan plan = sim::testing::plan_with(proto::DISK_SYNC_FAILURE, 1.0);
-  SingleMachine machine(6, &plan);
-  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
+// Opens "a.db" on a machine whose disk has `fault` at every operation and writes a table: the
+// error that reaches the caller (from the open or the writes).
+Status fill_table_under(proto::FaultKind fault, uint64_t seed, bool corruptible_disk = false) {
+  sim::FaultPlan plan = sim::testing::plan_with(fault, 1.0);
+  SingleMachine machine(seed, &plan, corruptible_disk);
+  Status result;
+  EXPECT_TRUE(machine.run([&](Runtime& runtime) {
     auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
-    Status result = connection.ok() ? fill_table(**connection, 10) : connection.status();
-    ASSERT_FALSE(result.ok());
-    EXPECT_EQ(result.code(), StatusCode::kIoError) << result;
-    EXPECT_NE(result.message().find("fsync"), std::string::npos) << result;
+    result = connection.ok() ? fill_table(**connection, 10) : connection.status();
   }));
+  return result;
+}
+
+TEST(RuntimeVfs, FailedSyncFailsTheCommit) {
+  const Status result = fill_table_under(proto::DISK_SYNC_FAILURE, 6);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.code(), StatusCode::kIoError) << result;
+  EXPECT_NE(result.message().find("fsync"), std::string::npos) << result;
 }
 
 TEST(RuntimeVfs, FullDiskIsReportedAsNoSpace) {
-  sim::FaultPlan plan = sim::testing::plan_with(proto::DISK_FULL, 1.0);
-  SingleMachine machine(7, &plan);
-  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
-    Status result = connection.ok() ? fill_table(**connection, 10) : connection.status();
-    ASSERT_FALSE(result.ok());
-    EXPECT_EQ(result.code(), StatusCode::kNoSpace) << result;
-  }));
+  const Status result = fill_table_under(proto::DISK_FULL, 7);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.code(), StatusCode::kNoSpace) << result;
 }
 
 TEST(RuntimeVfs, WritesThatDoNotReadBackAreRefused) {
-  sim::FaultPlan plan = sim::testing::plan_with(proto::DISK_BIT_FLIP, 1.0);
-  SingleMachine machine(8, &plan, /*corruptible_disk=*/true);
-  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto connection = SqliteConnection::open_database(runtime, options_for("a.db"));
-    Status result = connection.ok() ? fill_table(**connection, 10) : connection.status();
-    ASSERT_FALSE(result.ok());
-    EXPECT_NE(result.message().find("did not read back as written"), std::string::npos) << result;
-  }));
+  const Status result = fill_table_under(proto::DISK_BIT_FLIP, 8, /*corruptible_disk=*/true);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.message().find("did not read back as written"), std::string::npos) << result;
 }
 
 TEST(RuntimeVfs, ShortReadIsZeroFilledAndReported) {
