@@ -286,6 +286,12 @@ int main(int argc, char** argv) {
   add_seed_range_options(matrix, matrix_flags, "A storage scenario, e.g. scenarios/storage_faults.textproto",
                          "Seed range A..B run for every cell (for example 1..200)");
 
+  // BEGIN check-history
+  // END check-history
+
+  // BEGIN shrink
+  // END shrink
+
   if (argc == 1) {
     std::cerr << app.help() << "\nFor example: cairn-sim run scenarios/quickstart.textproto --seed 1\n";
     return 2;
@@ -296,6 +302,8 @@ int main(int argc, char** argv) {
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
   }
+  // BEGIN dispatch
+  // END dispatch
   if (run->parsed()) return run_command(run_flags);
   if (matrix->parsed()) return matrix_command(matrix_flags);
   return sweep_command(sweep_flags);
