@@ -5,24 +5,13 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "core/proto/scenario.pb.h"
+#include "sim/isolated_run.h"
 
 namespace cairn::sim {
-
-struct SeedOutcome {
-  uint64_t seed = 0;
-  bool ok = false;
-  bool crashed = false;                 // the run died (signal or unexpected exit)
-  std::string trace_hash;
-  std::vector<std::string> failed_checks;
-  std::string detail;                   // first failure's explanation, or how it crashed
-  // The workload's outcome counters and "injected.<fault>" counts (empty if the run crashed).
-  std::map<std::string, uint64_t> counters;
-};
 
 struct SweepResult {
   std::vector<SeedOutcome> outcomes;    // in seed order
@@ -38,7 +27,7 @@ struct SweepOptions {
   // (a hang or livelock), so one bad seed cannot stall a sweep.
   unsigned seed_time_limit_seconds = 600;
   // Called after each seed finishes (in completion order), with how many are done.
-  std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)> on_progress;
+  std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)> on_progress = {};
 };
 
 SweepResult run_sweep(const proto::Scenario& scenario, const SweepOptions& options);

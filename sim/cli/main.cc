@@ -3,6 +3,7 @@
 //   cairn-sim run SCENARIO --seed N [--json] [--trace-log FILE] [--history FILE]
 //   cairn-sim sweep SCENARIO --seeds A..B [--jobs J] [--json]
 //   cairn-sim matrix SCENARIO --seeds A..B [--jobs J]   (storage fault matrix, docs/storage.md)
+//   cairn-sim shrink SCENARIO --seed N [--check NAME] [--out FILE] [--max-runs K] [--json]
 //
 // Exit status: 0 when every check passed (every seed, for sweep), 1 when a check failed, 2 for
 // bad input (flags, scenario file).
@@ -19,6 +20,8 @@
 #include <thread>
 
 #include "core/runtime/logger.h"
+#include "sim/cli/shrink_command.h"
+#include "sim/failure_history.h"
 #include "sim/fault_matrix.h"
 #include "sim/json_writer.h"
 #include "sim/report.h"
@@ -51,6 +54,7 @@ struct SeedRangeFlags {
 
 struct SweepFlags : SeedRangeFlags {
   bool json = false;
+  std::string failures_dir = "sweep-failures";
 };
 
 // Registers the shared options on `command`.
@@ -162,6 +166,11 @@ int sweep_command(const SweepFlags& flags) {
   };
   SweepResult result = run_sweep(*scenario, options);
   const std::size_t failed = result.failed();
+  const FailureHistoryOptions history_options{
+      .directory = flags.failures_dir, .jobs = jobs, .seed_time_limit_seconds = flags.seed_time_limit};
+  if (Status recorded = record_failure_histories(*scenario, history_options, result); !recorded.ok()) {
+    std::cerr << "cairn-sim: " << recorded.message() << "\n";
+  }
   if (flags.json) {
     JsonWriter json;
     json.begin_object();
@@ -183,6 +192,8 @@ int sweep_command(const SweepFlags& flags) {
       json.end_array();
       json.key("detail").value(outcome.detail);
       json.key("replay").value(replay_command(flags.scenario_path, outcome.seed));
+      json.key("history").value(outcome.history_path);
+      if (!outcome.history_note.empty()) json.key("history_note").value(outcome.history_note);
       json.end_object();
     }
     json.end_array();
@@ -198,8 +209,11 @@ int sweep_command(const SweepFlags& flags) {
       std::printf("  failing seeds (replay each with the command below it):\n");
       for (const SeedOutcome& outcome : result.outcomes) {
         if (outcome.ok) continue;
-        std::printf("    seed %llu: %s\n      %s\n", static_cast<unsigned long long>(outcome.seed),
-                    failure_summary(outcome).c_str(), replay_command(flags.scenario_path, outcome.seed).c_str());
+        std::printf("    seed %llu: %s\n", static_cast<unsigned long long>(outcome.seed), failure_summary(outcome).c_str());
+        if (!outcome.crashed && !outcome.detail.empty()) std::printf("      %s\n", outcome.detail.c_str());
+        std::printf("      %s\n", replay_command(flags.scenario_path, outcome.seed).c_str());
+        if (!outcome.history_path.empty()) std::printf("      history: %s\n", outcome.history_path.c_str());
+        if (!outcome.history_note.empty()) std::printf("      %s\n", outcome.history_note.c_str());
       }
     }
   }
@@ -279,6 +293,8 @@ int main(int argc, char** argv) {
   add_seed_range_options(sweep, sweep_flags, "Scenario file (protobuf text format)",
                          "Seed range A..B, inclusive (for example 1..500)");
   sweep->add_flag("--json", sweep_flags.json, "Print one JSON object with the failing seeds instead of the summary");
+  sweep->add_option("--failures-dir", sweep_flags.failures_dir,
+                    "Where the client histories of failing seeds are written (default ./sweep-failures)");
 
   MatrixFlags matrix_flags;
   CLI::App* matrix = app.add_subcommand(
@@ -290,6 +306,8 @@ int main(int argc, char** argv) {
   // END check-history
 
   // BEGIN shrink
+  ShrinkFlags shrink_flags;
+  CLI::App* shrink = add_shrink_command(app, shrink_flags);
   // END shrink
 
   if (argc == 1) {
@@ -303,6 +321,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   // BEGIN dispatch
+  if (shrink->parsed()) return shrink_command(shrink_flags);
   // END dispatch
   if (run->parsed()) return run_command(run_flags);
   if (matrix->parsed()) return matrix_command(matrix_flags);

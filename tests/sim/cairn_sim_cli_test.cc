@@ -88,7 +88,8 @@ TEST(CairnSimCli, SweepReportsFailingSeedsWithReplayCommands) {
   scenario.replace(scenario.find("request_timeout_ms: 500"), 23, "request_timeout_ms: 500 read_quorum: 1 write_quorum: 1");
   const std::string path = ::testing::TempDir() + "/sloppy-" + std::to_string(::getpid()) + ".textproto";
   std::ofstream(path) << scenario;
-  Outcome outcome = cairn_sim("sweep " + path + " --seeds 1..4 --jobs 2");
+  Outcome outcome = cairn_sim("sweep " + path + " --seeds 1..4 --jobs 2 --failures-dir " + ::testing::TempDir() +
+                              "/sweep-failures-" + std::to_string(::getpid()));
   EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
   EXPECT_NE(outcome.output.find("cairn-sim run " + path + " --seed"), std::string::npos) << outcome.output;
   EXPECT_NE(outcome.output.find("reads_see_acknowledged_writes"), std::string::npos) << outcome.output;

@@ -1,0 +1,226 @@
+// Seeds run in forked child processes that report through a pipe (see isolated_run.h).
+#include "sim/isolated_run.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "sim/report.h"
+#include "sim/scenario_loader.h"
+#include "sim/trace.h"
+
+namespace cairn::sim {
+namespace {
+
+struct Child {
+  pid_t pid = -1;
+  int pipe_read = -1;
+  std::size_t request_index = 0;
+  uint64_t seed = 0;
+};
+
+// The report line is read only after the child exits, so it must fit the pipe's buffer.
+constexpr std::size_t kMaxDetailBytes = 2000;
+
+std::string outcome_line(const Result<RunReport>& report) {
+  if (!report.ok()) return "0\t\tsetup\t" + report.status().to_string();
+  std::string failed;
+  std::string detail;
+  for (const CheckOutcome& check : report->checks) {
+    if (check.passed) continue;
+    failed += (failed.empty() ? "" : ",") + check_name(check.check);
+    if (detail.empty()) detail = check.detail;
+  }
+  if (detail.size() > kMaxDetailBytes) detail = detail.substr(0, kMaxDetailBytes) + "...";
+  std::replace(detail.begin(), detail.end(), '\n', ' ');
+  std::replace(detail.begin(), detail.end(), '\t', ' ');
+  std::string counters;
+  auto add_counter = [&](const std::string& name, uint64_t count) {
+    counters += (counters.empty() ? "" : ",") + name + "=" + std::to_string(count);
+  };
+  for (const auto& [name, count] : report->outcomes) add_counter(name, count);
+  for (const auto& [fault, count] : report->faults) add_counter("injected." + fault, count);
+  return std::string(report->ok ? "1" : "0") + "\t" + format_hash(report->trace_hash) + "\t" + failed + "\t" + detail +
+         "\t" + counters;
+}
+
+// Child side: run the seed and write one tab-separated line to the pipe: ok, trace hash, failed
+// checks (comma-separated), first failure detail, counters ("name=count" comma-separated: the
+// workload's outcomes and "injected.<fault>" counts).
+[[noreturn]] void run_child(const proto::Scenario& scenario, const IsolatedRunRequest& request, int pipe_write,
+                            unsigned time_limit) {
+  if (time_limit > 0) ::alarm(time_limit);
+  const std::string line = outcome_line(run_scenario(scenario, request.seed, request.options)) + "\n";
+  std::size_t written = 0;
+  while (written < line.size()) {
+    const ssize_t n = ::write(pipe_write, line.data() + written, line.size() - written);
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(pipe_write);
+  std::_Exit(0);
+}
+
+std::string read_all(int fd) {
+  std::string text;
+  char buffer[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  return text;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  std::string part;
+  while (std::getline(stream, part, separator)) parts.push_back(part);
+  return parts;
+}
+
+std::map<std::string, uint64_t> parse_counters(const std::string& text) {
+  std::map<std::string, uint64_t> counters;
+  for (const std::string& field : split(text, ',')) {
+    const std::size_t equals = field.find('=');
+    if (equals == std::string::npos) continue;
+    uint64_t count = 0;
+    const std::string_view digits = std::string_view(field).substr(equals + 1);
+    std::from_chars(digits.data(), digits.data() + digits.size(), count);
+    counters[field.substr(0, equals)] = count;
+  }
+  return counters;
+}
+
+SeedOutcome parse_child_output(uint64_t seed, const std::string& output, int status, unsigned time_limit) {
+  SeedOutcome outcome;
+  outcome.seed = seed;
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+    outcome.crashed = true;
+    outcome.detail = "the run exceeded the per-seed time limit of " + std::to_string(time_limit) +
+                     " s (a hang or a livelock)";
+    return outcome;
+  }
+  if (WIFSIGNALED(status)) {
+    outcome.crashed = true;
+    outcome.detail = std::string("the run crashed with signal ") + std::to_string(WTERMSIG(status)) + " (" +
+                     strsignal(WTERMSIG(status)) + ")";
+    return outcome;
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || output.empty() || output.back() != '\n') {
+    outcome.crashed = true;
+    outcome.detail = "the run exited abnormally";
+    return outcome;
+  }
+  std::vector<std::string> fields = split(output.substr(0, output.size() - 1), '\t');
+  while (fields.size() < 5) fields.emplace_back();
+  outcome.ok = fields[0] == "1";
+  outcome.trace_hash = fields[1];
+  for (const std::string& check : split(fields[2], ',')) {
+    if (!check.empty()) outcome.failed_checks.push_back(check);
+  }
+  outcome.detail = fields[3];
+  outcome.counters = parse_counters(fields[4]);
+  return outcome;
+}
+
+Result<Child> start_child(const proto::Scenario& scenario, const IsolatedRunRequest& request, std::size_t index,
+                          unsigned time_limit) {
+  int fds[2];
+  if (::pipe(fds) != 0) return Status::io_error(std::string("cannot create a pipe: ") + std::strerror(errno));
+  // Buffered output would otherwise be written twice, once by each process.
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    run_child(scenario, request, fds[1], time_limit);
+  }
+  const int fork_error = errno;
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    return Status::io_error(std::string("cannot fork a run: ") + std::strerror(fork_error));
+  }
+  return Child{.pid = pid, .pipe_read = fds[0], .request_index = index, .seed = request.seed};
+}
+
+// After the child exited: read its line (it wrote at most one line, well under the pipe buffer,
+// so reading after exit cannot deadlock) and close the pipe.
+SeedOutcome finish_child(const Child& child, int status, unsigned time_limit) {
+  const std::string output = read_all(child.pipe_read);
+  ::close(child.pipe_read);
+  return parse_child_output(child.seed, output, status, time_limit);
+}
+
+}  // namespace
+
+Result<SeedOutcome> run_isolated(const proto::Scenario& scenario, const IsolatedRunRequest& request,
+                                 const IsolationLimits& limits) {
+  Result<Child> child = start_child(scenario, request, 0, limits.time_limit_seconds);
+  if (!child.ok()) return child.status();
+  int status = 0;
+  while (::waitpid(child->pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      ::close(child->pipe_read);
+      return Status::io_error(std::string("cannot wait for a run: ") + std::strerror(errno));
+    }
+  }
+  return finish_child(*child, status, limits.time_limit_seconds);
+}
+
+std::vector<SeedOutcome> run_isolated_all(
+    const proto::Scenario& scenario, std::size_t count,
+    const std::function<IsolatedRunRequest(std::size_t index)>& request_at, unsigned jobs,
+    const IsolationLimits& limits,
+    const std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)>& on_done) {
+  jobs = std::max(1u, jobs);
+  std::map<pid_t, Child> running;
+  std::map<std::size_t, SeedOutcome> finished;
+  std::size_t next = 0;
+  bool start_failed = false;
+  while ((next < count && !start_failed) || !running.empty()) {
+    while (next < count && !start_failed && running.size() < jobs) {
+      Result<Child> child = start_child(scenario, request_at(next), next, limits.time_limit_seconds);
+      if (!child.ok()) {
+        start_failed = true;  // give up on the rest, but collect what is running
+        break;
+      }
+      running.emplace(child->pid, *child);
+      ++next;
+    }
+    if (running.empty()) break;
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const std::size_t index = it->second.request_index;
+    SeedOutcome outcome = finish_child(it->second, status, limits.time_limit_seconds);
+    running.erase(it);
+    if (on_done) on_done(outcome, finished.size() + 1, count);
+    finished.emplace(index, std::move(outcome));
+  }
+  std::vector<SeedOutcome> outcomes;
+  outcomes.reserve(finished.size());
+  for (auto& [index, outcome] : finished) outcomes.push_back(std::move(outcome));
+  return outcomes;
+}
+
+}  // namespace cairn::sim

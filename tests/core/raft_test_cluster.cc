@@ -1,0 +1,274 @@
+// RaftTestCluster: a hand-driven cluster of pure Raft state machines (raft_test_cluster.h).
+#include "tests/core/raft_test_cluster.h"
+
+#include <algorithm>
+
+#include "core/runtime/assert.h"
+#include "core/runtime/random.h"
+
+namespace cairn::raft::testing {
+namespace {
+
+const char* message_type_name(proto::RaftMessageType type) {
+  switch (type) {
+    case proto::RAFT_APPEND: return "APPEND";
+    case proto::RAFT_APPEND_RESPONSE: return "APPEND_RESPONSE";
+    case proto::RAFT_VOTE: return "VOTE";
+    case proto::RAFT_VOTE_RESPONSE: return "VOTE_RESPONSE";
+    case proto::RAFT_PRE_VOTE: return "PRE_VOTE";
+    case proto::RAFT_PRE_VOTE_RESPONSE: return "PRE_VOTE_RESPONSE";
+    case proto::RAFT_HEARTBEAT: return "HEARTBEAT";
+    case proto::RAFT_HEARTBEAT_RESPONSE: return "HEARTBEAT_RESPONSE";
+    case proto::RAFT_SNAPSHOT: return "SNAPSHOT";
+    case proto::RAFT_TIMEOUT_NOW: return "TIMEOUT_NOW";
+    case proto::RAFT_READ_INDEX: return "READ_INDEX";
+    case proto::RAFT_READ_INDEX_RESPONSE: return "READ_INDEX_RESPONSE";
+    default: return "UNKNOWN";
+  }
+}
+
+std::string describe_entry(const proto::RaftEntry& entry) {
+  std::string text = std::to_string(entry.index()) + "/" + std::to_string(entry.term());
+  if (entry.type() == proto::RAFT_ENTRY_MEMBERSHIP) {
+    proto::RaftMembershipChange change;
+    change.ParseFromString(entry.data());
+    return text + " (" + describe(change) + ")";
+  }
+  return entry.data().empty() ? text + " noop" : text + " \"" + entry.data() + "\"";
+}
+
+}  // namespace
+
+std::string describe_message(const proto::RaftMessage& message) {
+  std::string text = std::to_string(message.from()) + "->" + std::to_string(message.to()) + " " +
+                     message_type_name(message.type()) + " term=" + std::to_string(message.term());
+  switch (message.type()) {
+    case proto::RAFT_APPEND: {
+      text += " prev=" + std::to_string(message.index()) + "/" + std::to_string(message.log_term()) +
+              " commit=" + std::to_string(message.commit());
+      if (message.entries_size() > 0) {
+        text += " entries=[";
+        for (int i = 0; i < message.entries_size(); ++i) text += (i > 0 ? ", " : "") + describe_entry(message.entries(i));
+        text += "]";
+      }
+      break;
+    }
+    case proto::RAFT_APPEND_RESPONSE:
+      text += message.reject() ? " reject index=" + std::to_string(message.index()) + " hint=" +
+                                     std::to_string(message.reject_hint()) + "/" + std::to_string(message.log_term())
+                               : " index=" + std::to_string(message.index());
+      break;
+    case proto::RAFT_VOTE:
+    case proto::RAFT_PRE_VOTE:
+      text += " last=" + std::to_string(message.index()) + "/" + std::to_string(message.log_term());
+      if (!message.context().empty()) text += " " + message.context();
+      break;
+    case proto::RAFT_VOTE_RESPONSE:
+    case proto::RAFT_PRE_VOTE_RESPONSE: text += message.reject() ? " rejected" : " granted"; break;
+    case proto::RAFT_HEARTBEAT:
+      text += " commit=" + std::to_string(message.commit()) + " round=" + std::to_string(message.heartbeat_round());
+      break;
+    case proto::RAFT_HEARTBEAT_RESPONSE: text += " round=" + std::to_string(message.heartbeat_round()); break;
+    case proto::RAFT_SNAPSHOT:
+      text += " snapshot=" + std::to_string(message.snapshot().index()) + "/" + std::to_string(message.snapshot().term());
+      break;
+    case proto::RAFT_READ_INDEX:
+      text += " context=" + message.context() + (message.lease() ? " lease" : "");
+      break;
+    case proto::RAFT_READ_INDEX_RESPONSE:
+      text += message.reject() ? " rejected context=" + message.context()
+                               : " index=" + std::to_string(message.index()) + " context=" + message.context();
+      break;
+    default: break;
+  }
+  return text;
+}
+
+std::string describe_replica(const Raft& raft) {
+  return std::to_string(raft.id()) + ": " + role_name(raft.role()) + " term=" + std::to_string(raft.term()) +
+         " vote=" + std::to_string(raft.vote()) + " leader=" + std::to_string(raft.leader()) +
+         " commit=" + std::to_string(raft.log().committed()) + " applied=" + std::to_string(raft.log().applied()) +
+         " last=" + std::to_string(raft.log().last_index()) + " " + describe(raft.membership());
+}
+
+RaftTestCluster::RaftTestCluster(const std::vector<ReplicaId>& voters, const std::vector<ReplicaId>& learners,
+                                 RaftOptions base, const std::vector<ReplicaId>& blank)
+    : base_(base) {
+  const Membership initial = Membership::of(ReplicaSet(voters.begin(), voters.end()),
+                                            ReplicaSet(learners.begin(), learners.end()));
+  auto create = [&](ReplicaId id, const Membership& membership) {
+    Replica& replica = replicas_[id];
+    *replica.disk.snapshot.mutable_membership() = membership.to_proto();
+    restart(id);
+  };
+  for (ReplicaId id : voters) create(id, initial);
+  for (ReplicaId id : learners) create(id, initial);
+  for (ReplicaId id : blank) create(id, Membership{});
+}
+
+RaftOptions RaftTestCluster::options_for(ReplicaId id) const {
+  RaftOptions options = base_;
+  options.id = id;
+  options.random_seed = derive_seed(derive_seed(base_.random_seed, id), incarnations_);
+  return options;
+}
+
+Raft& RaftTestCluster::raft(ReplicaId id) {
+  Replica& replica = replicas_.at(id);
+  CAIRN_ASSERT(replica.raft != nullptr, "replica " + std::to_string(id) + " is down");
+  return *replica.raft;
+}
+
+bool RaftTestCluster::up(ReplicaId id) const { return replicas_.at(id).raft != nullptr; }
+
+std::vector<ReplicaId> RaftTestCluster::ids() const {
+  std::vector<ReplicaId> result;
+  for (const auto& [id, replica] : replicas_) result.push_back(id);
+  return result;
+}
+
+void RaftTestCluster::persist(Replica& replica, const Ready& ready) {
+  if (ready.hard_state) replica.disk.hard_state = *ready.hard_state;
+  if (ready.snapshot) {
+    CAIRN_ASSERT(replica.received_snapshot.has_value() &&
+                     replica.received_snapshot->message.snapshot().index() == ready.snapshot->index(),
+                 "a snapshot is installed only with its data");
+    replica.disk.snapshot = *ready.snapshot;
+    replica.disk.entries.clear();
+    replica.disk.state = *replica.received_snapshot->snapshot_data;
+    replica.received_snapshot.reset();
+  }
+  if (!ready.entries.empty()) {
+    const uint64_t first = ready.entries.front().index();
+    std::erase_if(replica.disk.entries, [&](const proto::RaftEntry& entry) { return entry.index() >= first; });
+    CAIRN_ASSERT(first == replica.disk.snapshot.index() + replica.disk.entries.size() + 1,
+                 "persisted entries must stay contiguous");
+    replica.disk.entries.insert(replica.disk.entries.end(), ready.entries.begin(), ready.entries.end());
+  }
+}
+
+void RaftTestCluster::apply(Replica& replica, ReplicaId id, const Ready& ready) {
+  for (const proto::RaftEntry& entry : ready.committed_entries) {
+    if (entry.index() <= replica.disk.state.applied_index) continue;  // applied before a crash
+    CAIRN_ASSERT(entry.index() == replica.disk.state.applied_index + 1, "entries are applied in order, without gaps");
+    if (entry.type() == proto::RAFT_ENTRY_NORMAL && !entry.data().empty()) replica.disk.state.commands.push_back(entry.data());
+    replica.disk.state.applied_index = entry.index();
+    oracle_.observe_applied(replica.raft->group(), id, entry);
+  }
+}
+
+void RaftTestCluster::observe(ReplicaId id) {
+  const Raft& raft = *replicas_.at(id).raft;
+  oracle_.observe_log(raft.group(), id, raft.log());
+  if (raft.role() == Role::kLeader) oracle_.observe_leader(raft.group(), id, raft.term(), raft.log());
+}
+
+bool RaftTestCluster::process_ready(ReplicaId id) {
+  Replica& replica = replicas_.at(id);
+  if (replica.raft == nullptr || !replica.raft->has_ready()) return false;
+  Ready ready = replica.raft->ready();
+  persist(replica, ready);
+  for (const proto::RaftMessage& message : ready.messages) {
+    InFlightMessage in_flight{.message = message, .snapshot_data = std::nullopt};
+    if (message.type() == proto::RAFT_SNAPSHOT) {
+      CAIRN_ASSERT(replica.disk.state.applied_index == message.snapshot().index(),
+                   "a snapshot message must describe the state machine as it is when sent");
+      in_flight.snapshot_data = replica.disk.state;
+    }
+    in_flight_.push_back(std::move(in_flight));
+  }
+  apply(replica, id, ready);
+  replica.read_states.insert(replica.read_states.end(), ready.read_states.begin(), ready.read_states.end());
+  replica.raft->advance(ready);
+  observe(id);
+  return true;
+}
+
+std::optional<std::string> RaftTestCluster::deliver_next() {
+  if (in_flight_.empty()) return std::nullopt;
+  InFlightMessage in_flight = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  const proto::RaftMessage& message = in_flight.message;
+  std::string description = describe_message(message);
+  auto target = replicas_.find(message.to());
+  if (target == replicas_.end() || target->second.raft == nullptr || cut_links_.contains({message.from(), message.to()})) {
+    return description + " DROPPED";
+  }
+  if (in_flight.snapshot_data) target->second.received_snapshot = in_flight;
+  const Status stepped = target->second.raft->step(message);
+  CAIRN_ASSERT(stepped.ok(), "a well-formed message was refused: " + stepped.to_string());
+  observe(message.to());
+  return description;
+}
+
+std::vector<std::string> RaftTestCluster::stabilize(int max_rounds) {
+  std::vector<std::string> delivered;
+  for (int round = 0; round < max_rounds; ++round) {
+    for (ReplicaId id : ids()) process_ready(id);
+    if (in_flight_.empty()) return delivered;
+    for (std::size_t pending = in_flight_.size(); pending > 0; --pending) delivered.push_back(*deliver_next());
+  }
+  CAIRN_PANIC("the cluster did not stabilize within " + std::to_string(max_rounds) + " rounds");
+}
+
+void RaftTestCluster::tick(ReplicaId id) {
+  if (up(id)) raft(id).tick();
+}
+
+void RaftTestCluster::crash(ReplicaId id) {
+  Replica& replica = replicas_.at(id);
+  replica.raft.reset();
+  replica.received_snapshot.reset();
+  replica.read_states.clear();
+}
+
+void RaftTestCluster::restart(ReplicaId id) {
+  Replica& replica = replicas_.at(id);
+  CAIRN_ASSERT(replica.raft == nullptr, "restart of a running replica");
+  ++incarnations_;
+  RaftRecoveredState recovered{.hard_state = replica.disk.hard_state,
+                               .snapshot = replica.disk.snapshot,
+                               .entries = replica.disk.entries};
+  replica.raft = std::make_unique<Raft>(options_for(id), std::move(recovered));
+  observe(id);
+}
+
+Status RaftTestCluster::compact(ReplicaId id, uint64_t index) {
+  Replica& replica = replicas_.at(id);
+  auto metadata = raft(id).compact(index);
+  if (!metadata.ok()) return metadata.status();
+  replica.disk.snapshot = *metadata;
+  std::erase_if(replica.disk.entries, [&](const proto::RaftEntry& entry) { return entry.index() <= metadata->index(); });
+  return Status{};
+}
+
+void RaftTestCluster::isolate(ReplicaId id) {
+  for (ReplicaId other : ids()) {
+    if (other == id) continue;
+    cut(id, other);
+    cut(other, id);
+  }
+}
+
+void RaftTestCluster::partition(const std::set<ReplicaId>& side_a, const std::set<ReplicaId>& side_b) {
+  for (ReplicaId a : side_a) {
+    for (ReplicaId b : side_b) {
+      cut(a, b);
+      cut(b, a);
+    }
+  }
+}
+
+ReplicaId RaftTestCluster::leader() const {
+  ReplicaId leader = 0;
+  uint64_t term = 0;
+  for (const auto& [id, replica] : replicas_) {
+    if (replica.raft && replica.raft->role() == Role::kLeader && replica.raft->term() >= term) {
+      leader = id;
+      term = replica.raft->term();
+    }
+  }
+  return leader;
+}
+
+}  // namespace cairn::raft::testing

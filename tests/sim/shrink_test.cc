@@ -1,0 +1,167 @@
+// The shrinker and the histories of a sweep's failures, as a library: a scenario whose quorums
+// are too small (read_quorum 2 + write_quorum 1 = 3 servers, not linearizable) fails
+// reads_see_acknowledged_writes; the shrinker must return a smaller scenario that, run again,
+// still fails it, and must refuse to shrink a run that passes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "sim/failure_history.h"
+#include "sim/scenario_loader.h"
+#include "sim/scenario_runner.h"
+#include "sim/shrink.h"
+#include "sim/sweep.h"
+
+namespace cairn::sim {
+namespace {
+
+const std::string kStaleReads = "reads_see_acknowledged_writes";
+
+proto::Scenario load(const std::string& name) {
+  Result<proto::Scenario> scenario = load_scenario_file(CAIRN_SOURCE_DIR "/scenarios/" + name + ".textproto");
+  CAIRN_ASSERT(scenario.ok(), scenario.status().message());
+  return *scenario;
+}
+
+proto::Scenario sloppy_quorums() {
+  proto::Scenario scenario = load("register_partitions");
+  scenario.mutable_workload()->mutable_register_()->set_read_quorum(2);
+  scenario.mutable_workload()->mutable_register_()->set_write_quorum(1);
+  return scenario;
+}
+
+bool fails_check_in_process(const proto::Scenario& scenario, uint64_t seed, const std::string& check) {
+  Result<RunReport> report = run_scenario(scenario, seed, RunOptions{});
+  EXPECT_TRUE(report.ok()) << report.status();
+  if (!report.ok()) return false;
+  return std::any_of(report->checks.begin(), report->checks.end(),
+                     [&](const CheckOutcome& outcome) { return !outcome.passed && check_name(outcome.check) == check; });
+}
+
+TEST(Shrink, ReturnsASmallerScenarioThatStillFailsTheSameCheck) {
+  proto::Scenario input = sloppy_quorums();
+  input.add_regression_seeds(1);
+  input.add_regression_seeds(2);
+  // Most seeds fail (seed 1 today); the first failing one keeps the test independent of which.
+  uint64_t seed = 1;
+  while (seed < 5 && !fails_check_in_process(input, seed, kStaleReads)) ++seed;
+  std::vector<ShrinkStep> reported;
+  ShrinkOptions options{.seed = seed, .max_runs = 60};
+  options.on_step = [&](const ShrinkStep& step) { reported.push_back(step); };
+  Result<ShrinkResult> result = shrink_failing_run(input, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->original_failed);
+  EXPECT_EQ(result->target, kStaleReads);
+  EXPECT_FALSE(result->steps.empty());
+  EXPECT_EQ(reported.size(), result->steps.size());
+  EXPECT_LE(result->runs, 60u);
+
+  // The kept scenario fails when run again here, in this process, and after a trip through the
+  // text format (the file the command writes).
+  EXPECT_TRUE(fails_check_in_process(result->scenario, seed, kStaleReads));
+  Result<proto::Scenario> reloaded = parse_scenario(scenario_text(result->scenario), "shrunk.textproto");
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_TRUE(fails_check_in_process(*reloaded, seed, kStaleReads));
+
+  const ScenarioSize before = scenario_size(input);
+  const ScenarioSize after = scenario_size(result->scenario);
+  EXPECT_LE(after.faults, before.faults);
+  EXPECT_LE(after.clients, before.clients);
+  EXPECT_LE(after.duration_seconds, before.duration_seconds);
+  EXPECT_LE(after.quiesce_seconds, before.quiesce_seconds);
+  EXPECT_EQ(after.regression_seeds, 0);
+  EXPECT_TRUE(after.faults < before.faults || after.clients < before.clients ||
+              after.duration_seconds < before.duration_seconds || after.quiesce_seconds < before.quiesce_seconds)
+      << describe_size(before) << " -> " << describe_size(after);
+}
+
+TEST(Shrink, APassingSeedHasNothingToShrink) {
+  Result<ShrinkResult> result = shrink_failing_run(load("register_partitions"), ShrinkOptions{.seed = 1});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(result->original_failed);
+  EXPECT_TRUE(result->original.ok);
+  EXPECT_EQ(result->runs, 0u);
+  EXPECT_TRUE(result->steps.empty());
+}
+
+TEST(Shrink, KeepsOnlyTheAskedCheck) {
+  // Seed 2 of the sloppy scenario fails stale reads but not liveness: nothing to shrink for it.
+  Result<ShrinkResult> liveness = shrink_failing_run(sloppy_quorums(), ShrinkOptions{.seed = 2, .check = "LIVENESS"});
+  ASSERT_TRUE(liveness.ok()) << liveness.status();
+  EXPECT_FALSE(liveness->original_failed);
+  EXPECT_FALSE(liveness->original.ok);
+
+  Result<ShrinkResult> unknown = shrink_failing_run(sloppy_quorums(), ShrinkOptions{.seed = 2, .check = "bogus"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Shrink, StopsAtTheRunBudget) {
+  Result<ShrinkResult> result = shrink_failing_run(sloppy_quorums(), ShrinkOptions{.seed = 1, .max_runs = 3});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->runs, 3u);
+  EXPECT_FALSE(result->fixed_point);
+}
+
+TEST(Shrink, AHangIsKeptAsAHang) {
+  // A run far longer than its time limit stands for a hang: it is killed, counted as a crash,
+  // and reductions are kept only while the run still hangs.
+  proto::Scenario endless = load("register_partitions");
+  endless.set_duration_seconds(100'000);
+  Result<ShrinkResult> result =
+      shrink_failing_run(endless, ShrinkOptions{.seed = 1, .max_runs = 2, .run_time_limit_seconds = 1});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->original_failed);
+  EXPECT_TRUE(result->original.crashed);
+  EXPECT_TRUE(result->target.starts_with("crash: the run exceeded the per-seed time limit")) << result->target;
+  ASSERT_EQ(result->steps.size(), 2u) << "removing a fault leaves the run as endless";
+  EXPECT_TRUE(result->outcome.crashed);
+  EXPECT_EQ(scenario_size(result->scenario).faults, scenario_size(endless).faults - 2);
+}
+
+TEST(Shrink, ClientCountsOfWorkloadsWithClients) {
+  proto::Scenario registers = load("register_partitions");
+  EXPECT_EQ(workload_clients(registers), 6u);
+  EXPECT_TRUE(set_workload_clients(registers, 2));
+  EXPECT_EQ(registers.workload().register_().clients(), 2u);
+  proto::Scenario storage = load("storage_faults");
+  EXPECT_EQ(workload_clients(storage), std::nullopt);
+  EXPECT_FALSE(set_workload_clients(storage, 2));
+}
+
+TEST(FailureHistory, FailingSeedsGetAHistoryFileUpToTheLimit) {
+  const std::string directory = ::testing::TempDir() + "/failure-histories-" + std::to_string(::getpid());
+  std::filesystem::remove_all(directory);
+  SweepResult sweep = run_sweep(sloppy_quorums(), SweepOptions{.first_seed = 1, .last_seed = 2, .jobs = 2});
+  ASSERT_EQ(sweep.failed(), 2u);
+  const Status recorded = record_failure_histories(
+      sloppy_quorums(), FailureHistoryOptions{.directory = directory, .max_seeds = 1, .jobs = 2}, sweep);
+  ASSERT_TRUE(recorded.ok()) << recorded;
+
+  const SeedOutcome& first = sweep.outcomes[0];
+  EXPECT_EQ(first.history_path, directory + "/register_partitions-seed-1.history.jsonl");
+  EXPECT_EQ(first.history_note, "") << "the re-run replays the sweep's run, same trace hash";
+  ASSERT_TRUE(std::filesystem::exists(first.history_path));
+  EXPECT_GT(std::filesystem::file_size(first.history_path), 0u);
+
+  const SeedOutcome& second = sweep.outcomes[1];
+  EXPECT_EQ(second.history_path, "");
+  EXPECT_NE(second.history_note.find("only the first 1"), std::string::npos) << second.history_note;
+  EXPECT_FALSE(std::filesystem::exists(directory + "/register_partitions-seed-2.history.jsonl"));
+  std::filesystem::remove_all(directory);
+}
+
+TEST(FailureHistory, StorageWorkloadsHaveNoClientHistory) {
+  const std::string directory = ::testing::TempDir() + "/storage-histories-" + std::to_string(::getpid());
+  SweepResult sweep;
+  sweep.outcomes.push_back(SeedOutcome{.seed = 7, .ok = false});
+  ASSERT_TRUE(record_failure_histories(load("storage_faults"), FailureHistoryOptions{.directory = directory}, sweep).ok());
+  EXPECT_EQ(sweep.outcomes[0].history_path, "");
+  EXPECT_EQ(sweep.outcomes[0].history_note, "no history (storage workload)");
+  EXPECT_FALSE(std::filesystem::exists(directory));
+}
+
+}  // namespace
+}  // namespace cairn::sim
