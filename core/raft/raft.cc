@@ -359,6 +359,15 @@ void Raft::step_follower(const proto::RaftMessage& message) {
 
 void Raft::handle_append(const proto::RaftMessage& message) {
   proto::RaftMessage response = make_message(proto::RAFT_APPEND_RESPONSE, message.from());
+  if (membership_.empty() && log_.last_index() == 0) {
+    // A blank replica (one that joins an existing group) knows no configuration, and the log
+    // does not hold the group's initial one: it refuses even the empty prefix, which tells the
+    // leader to send a snapshot, membership included.
+    response.set_reject(true);
+    response.set_index(message.index());
+    send(std::move(response));
+    return;
+  }
   if (message.index() < log_.committed()) {
     // Everything up to our commit index matches the leader's log already.
     response.set_index(log_.committed());
@@ -430,6 +439,11 @@ void Raft::handle_append_response(const proto::RaftMessage& message) {
   Progress& progress = found->second;
   progress.set_recently_active(true);
   if (message.reject()) {
+    if (message.index() == 0) {
+      // Even the empty prefix was refused: a blank replica, which needs a snapshot.
+      if (progress.state() != ProgressState::kSnapshot && log_.applied() > 0) send_snapshot(message.from());
+      return;
+    }
     uint64_t hint = message.reject_hint();
     if (message.log_term() > 0) hint = log_.find_conflict_by_term(hint, message.log_term());
     if (progress.rejected(message.index(), hint)) send_append(message.from(), false);
@@ -674,9 +688,12 @@ Status Raft::transfer_leadership(ReplicaId target) {
   transfer_target_ = target;
   election_elapsed_ = 0;  // the transfer is abandoned after one election timeout
   lease_revoked_ = true;
-  if (progress_of(target).match() == log_.last_index()) {
+  Progress& progress = progress_of(target);
+  if (progress.match() == log_.last_index()) {
     send_timeout_now(target);
   } else {
+    // Catch the target up from what it is known to hold: appends in flight may have been lost.
+    if (progress.state() == ProgressState::kReplicate) progress.become_probe();
     send_append(target, false);
   }
   return Status{};
@@ -807,8 +824,21 @@ void Raft::apply_membership_entry(const proto::RaftEntry& entry) {
   if (role_ != Role::kLeader) return;
   rebuild_progress();
   if (transfer_target_ != 0 && !membership_.voters().contains(transfer_target_)) transfer_target_ = 0;
-  // §4.2.2: a leader that is no longer a voter steps down once the change is in force.
-  if (!promotable()) become_follower(term_, 0);
+  // §4.2.2: a leader that is no longer a voter steps down once the change is in force. It first
+  // hands over to an up-to-date voter, so the group need not wait out an election timeout
+  // (the followers' lease would make them ignore anyone else until then).
+  if (!promotable()) {
+    if (const ReplicaId successor = most_up_to_date_voter(); successor != 0) send_timeout_now(successor);
+    become_follower(term_, 0);
+  }
+}
+
+ReplicaId Raft::most_up_to_date_voter() const {
+  for (ReplicaId voter : membership_.voters()) {
+    auto found = progress_.find(voter);
+    if (voter != options_.id && found != progress_.end() && found->second.match() == log_.last_index()) return voter;
+  }
+  return 0;
 }
 
 Membership Raft::membership_at(uint64_t index) const {

@@ -189,6 +189,7 @@ class Raft {
   // Membership.
   void apply_membership_entry(const proto::RaftEntry& entry);
   Membership membership_at(uint64_t index) const;
+  ReplicaId most_up_to_date_voter() const;
 
   RaftOptions options_;
   Random random_;
