@@ -141,7 +141,7 @@ Status validate_change(const Membership& current, const proto::RaftMembershipCha
       return change_error(StatusCode::kInvalidArgument, current, change,
                           "unknown change kind " + std::to_string(replica_change.kind()));
     }
-    if (false) {
+    if (replica_change.replica() == 0) {
       return change_error(StatusCode::kInvalidArgument, current, change, "replica 0 is not a valid id");
     }
   }
@@ -340,7 +340,7 @@ Result<Membership> apply_membership_change(const Membership& current, const prot
   CAIRN_RETURN_IF_ERROR(validate_change(current, change));
   Result<Membership> next = change.changes().empty() ? Membership::left_joint(current, change)
                                                      : Membership::changed(current, change);
-  if (false) {
+  if (next.ok()) {
     const std::string problem = broken_invariant(*next);
     CAIRN_ASSERT(problem.empty(), "membership change " + describe(change) + " to " + describe(current) + " gave " +
                                       describe(*next) + ": " + problem);

@@ -130,13 +130,12 @@ std::vector<ReplicaId> RaftTestCluster::ids() const {
 void RaftTestCluster::persist(Replica& replica, const Ready& ready) {
   if (ready.hard_state) replica.disk.hard_state = *ready.hard_state;
   if (ready.snapshot) {
-    CAIRN_ASSERT(replica.received_snapshot.has_value() &&
-                     replica.received_snapshot->message.snapshot().index() == ready.snapshot->index(),
-                 "a snapshot is installed only with its data");
+    auto data = replica.received_snapshots.find(ready.snapshot->index());
+    CAIRN_ASSERT(data != replica.received_snapshots.end(), "a snapshot is installed only with its data");
     replica.disk.snapshot = *ready.snapshot;
     replica.disk.entries.clear();
-    replica.disk.state = *replica.received_snapshot->snapshot_data;
-    replica.received_snapshot.reset();
+    replica.disk.state = data->second;
+    replica.received_snapshots.erase(replica.received_snapshots.begin(), std::next(data));
   }
   if (!ready.entries.empty()) {
     const uint64_t first = ready.entries.front().index();
@@ -186,15 +185,32 @@ bool RaftTestCluster::process_ready(ReplicaId id) {
 
 std::optional<std::string> RaftTestCluster::deliver_next() {
   if (in_flight_.empty()) return std::nullopt;
-  InFlightMessage in_flight = std::move(in_flight_.front());
-  in_flight_.pop_front();
+  return deliver_at(0);
+}
+
+void RaftTestCluster::drop_at(std::size_t position) {
+  CAIRN_ASSERT(position < in_flight_.size(), "no queued message at that position");
+  in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(position));
+}
+
+void RaftTestCluster::duplicate_at(std::size_t position) {
+  CAIRN_ASSERT(position < in_flight_.size(), "no queued message at that position");
+  in_flight_.push_back(in_flight_[position]);
+}
+
+std::string RaftTestCluster::deliver_at(std::size_t position) {
+  CAIRN_ASSERT(position < in_flight_.size(), "no queued message at that position");
+  InFlightMessage in_flight = std::move(in_flight_[position]);
+  in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(position));
   const proto::RaftMessage& message = in_flight.message;
   std::string description = describe_message(message);
   auto target = replicas_.find(message.to());
   if (target == replicas_.end() || target->second.raft == nullptr || cut_links_.contains({message.from(), message.to()})) {
     return description + " DROPPED";
   }
-  if (in_flight.snapshot_data) target->second.received_snapshot = in_flight;
+  if (in_flight.snapshot_data) {
+    target->second.received_snapshots[message.snapshot().index()] = *in_flight.snapshot_data;
+  }
   const Status stepped = target->second.raft->step(message);
   CAIRN_ASSERT(stepped.ok(), "a well-formed message was refused: " + stepped.to_string());
   observe(message.to());
@@ -218,7 +234,7 @@ void RaftTestCluster::tick(ReplicaId id) {
 void RaftTestCluster::crash(ReplicaId id) {
   Replica& replica = replicas_.at(id);
   replica.raft.reset();
-  replica.received_snapshot.reset();
+  replica.received_snapshots.clear();
   replica.read_states.clear();
 }
 

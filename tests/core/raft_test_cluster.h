@@ -60,6 +60,11 @@ class RaftTestCluster {
   // Delivers the oldest queued message (dropping it if the link is cut or the target is down);
   // returns its description, or nullopt if nothing was queued.
   std::optional<std::string> deliver_next();
+  // Delivers, drops or duplicates the queued message at `position` (position < queue size):
+  // the property tests reorder, lose and repeat messages with these.
+  std::string deliver_at(std::size_t position);
+  void drop_at(std::size_t position);
+  void duplicate_at(std::size_t position);
   // Processes Readies and delivers messages until nothing is left; returns each delivered
   // message's description in order. Asserts it ends within `max_rounds` rounds.
   std::vector<std::string> stabilize(int max_rounds = 1000);
@@ -83,7 +88,9 @@ class RaftTestCluster {
   struct Replica {
     std::unique_ptr<Raft> raft;
     TestDisk disk;
-    std::optional<InFlightMessage> received_snapshot;  // waiting for a Ready to install it
+    // Snapshot data that arrived, by index, until a Ready installs one (messages may be
+    // duplicated and reordered, so several can wait at once).
+    std::map<uint64_t, TestStateMachine> received_snapshots;
     std::vector<ReadState> read_states;
   };
 
