@@ -110,4 +110,10 @@ JsonWriter& JsonWriter::value(bool flag) {
   return *this;
 }
 
+JsonWriter& JsonWriter::null_value() {
+  separate();
+  text_ += "null";
+  return *this;
+}
+
 }  // namespace cairn::sim

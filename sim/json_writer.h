@@ -26,6 +26,7 @@ class JsonWriter {
   JsonWriter& value(int number) { return value(static_cast<int64_t>(number)); }
   JsonWriter& value(double number);
   JsonWriter& value(bool flag);
+  JsonWriter& null_value();
 
   const std::string& text() const { return text_; }
 

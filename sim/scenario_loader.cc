@@ -267,6 +267,66 @@ void validate_storage_workload(Validator& validator, const Validator::Scope& wor
   }
 }
 
+void validate_raft_kv_workload(Validator& validator, const Validator::Scope& workload, const proto::Scenario& scenario,
+                               const std::set<std::string>& region_names) {
+  const proto::RaftKvWorkload& work = scenario.workload().raft_kv();
+  const Validator::Scope scope = validator.nested(workload, scenario.workload(), "raft_kv");
+  if (work.clients() == 0 || work.clients() > kMaxClients) {
+    validator.error(scope, work, "clients", "must be within [1, " + std::to_string(kMaxClients) + "]");
+  }
+  if (work.keys() == 0 || work.keys() > 100'000) validator.error(scope, work, "keys", "must be within [1, 100000]");
+  double total = 0;
+  for (const char* field : {"read_fraction", "lease_read_fraction", "stale_read_fraction", "cas_fraction",
+                            "delete_fraction"}) {
+    const auto* descriptor = work.GetDescriptor()->FindFieldByName(field);
+    const double fraction = work.GetReflection()->GetDouble(work, descriptor);
+    if (!(fraction >= 0 && fraction <= 1)) validator.error(scope, work, field, "a probability must be within [0, 1]");
+    total += fraction;
+  }
+  if (total > 1 + 1e-9) validator.error(scope, work, "read_fraction", "the operation fractions add up to more than 1");
+  validator.range(scope, work, "think_time_ms", work.think_time_ms(), 0.001, kMaxLatencyMs, "ms");
+  if (!(work.request_timeout_ms() >= 1 && work.request_timeout_ms() <= kMaxLatencyMs)) {
+    validator.error(scope, work, "request_timeout_ms", "must be within [1, 60000] ms");
+  }
+  if (work.groups() == 0 || work.groups() > 64) validator.error(scope, work, "groups", "must be within [1, 64]");
+  if (work.value_bytes() > 4096) validator.error(scope, work, "value_bytes", "at most 4096 bytes");
+  if (!work.client_region().empty() && region_names.count(work.client_region()) == 0) {
+    validator.error(scope, work, "client_region", "no region named '" + work.client_region() + "'");
+  }
+  if (!(work.membership_changes_per_minute() >= 0 && work.membership_changes_per_minute() <= 600)) {
+    validator.error(scope, work, "membership_changes_per_minute", "must be within [0, 600]");
+  }
+  const proto::RaftTuning& tuning = work.raft();
+  const Validator::Scope raft = validator.nested(scope, work, "raft");
+  if (!(tuning.tick_ms() >= 0.1 && tuning.tick_ms() <= 10'000)) validator.error(raft, tuning, "tick_ms", "must be within [0.1, 10000] ms");
+  if (tuning.heartbeat_ticks() == 0 || tuning.election_ticks() <= tuning.heartbeat_ticks()) {
+    validator.error(raft, tuning, "election_ticks", "must exceed heartbeat_ticks, which must be at least 1");
+  }
+  if (tuning.max_clock_drift_ticks() >= tuning.election_ticks()) {
+    validator.error(raft, tuning, "max_clock_drift_ticks", "must be below election_ticks (the lease would be empty)");
+  }
+  if (tuning.max_inflight_appends() == 0) validator.error(raft, tuning, "max_inflight_appends", "must be at least 1");
+  if (tuning.max_append_bytes() == 0) validator.error(raft, tuning, "max_append_bytes", "must be at least 1");
+  if (tuning.compact_after_entries() == 0) validator.error(raft, tuning, "compact_after_entries", "must be at least 1");
+  for (const proto::Fault& fault : scenario.faults().faults()) {
+    if (fault.kind() == proto::NODE_WIPE) {
+      validator.error(scope, work, "clients",
+                      "NODE_WIPE is not supported with raft_kv: a replica that lost its disk must be replaced "
+                      "through a membership change, which the simulator does not automate yet");
+    }
+  }
+}
+
+bool check_fits_workload(proto::Check check, const proto::Workload& workload) {
+  switch (check) {
+    case proto::STORAGE_INTEGRITY: return workload.has_storage();
+    case proto::LINEARIZABLE:
+    case proto::RAFT_SAFETY: return workload.has_raft_kv();
+    case proto::LIVENESS: return workload.has_register_() || workload.has_raft_kv();
+    default: return workload.has_register_();
+  }
+}
+
 void validate(Validator& validator, const proto::Scenario& scenario) {
   const Validator::Scope root = validator.root();
   if (scenario.name().empty()) validator.error(root, scenario, "name", "a scenario needs a name");
@@ -318,8 +378,10 @@ void validate(Validator& validator, const proto::Scenario& scenario) {
     validate_register_workload(validator, workload, scenario, servers, region_names);
   } else if (scenario.workload().has_storage()) {
     validate_storage_workload(validator, workload, scenario);
+  } else if (scenario.workload().has_raft_kv()) {
+    validate_raft_kv_workload(validator, workload, scenario, region_names);
   } else {
-    validator.error(workload, scenario.workload(), "register", "a workload is required: register or storage");
+    validator.error(workload, scenario.workload(), "register", "a workload is required: register, storage or raft_kv");
   }
 
   validate_faults(validator, root, scenario);
@@ -332,11 +394,14 @@ void validate(Validator& validator, const proto::Scenario& scenario) {
   }
   for (int i = 0; i < scenario.checks_size(); ++i) {
     if (scenario.checks(i) == proto::CHECK_UNSPECIFIED) validator.error(root, scenario, "checks", "unspecified check", i);
-    const bool storage_check = scenario.checks(i) == proto::STORAGE_INTEGRITY;
-    if (storage_check != scenario.workload().has_storage()) {
+    const auto check = static_cast<proto::Check>(scenario.checks(i));
+    if (check != proto::CHECK_UNSPECIFIED && !check_fits_workload(check, scenario.workload())) {
       validator.error(root, scenario, "checks",
-                      storage_check ? "STORAGE_INTEGRITY judges the storage workload only"
-                                    : proto::Check_Name(scenario.checks(i)) + " judges the register workload only",
+                      check == proto::STORAGE_INTEGRITY ? "STORAGE_INTEGRITY judges the storage workload only"
+                      : check == proto::LINEARIZABLE || check == proto::RAFT_SAFETY
+                          ? proto::Check_Name(check) + " judges the raft_kv workload only"
+                      : check == proto::LIVENESS ? "LIVENESS judges the register and raft_kv workloads only"
+                                                 : proto::Check_Name(check) + " judges the register workload only",
                       i);
     }
     if (scenario.checks(i) == proto::LIVENESS && scenario.quiesce_seconds() <= 0) {
@@ -383,6 +448,23 @@ void apply_defaults(proto::Scenario& scenario) {
     set_range_if_unset(work.mutable_think_time_ms(), 10, 100);
     if (work.request_timeout_ms() == 0) work.set_request_timeout_ms(1000);
     if (work.value_bytes() == 0) work.set_value_bytes(16);
+  }
+  if (scenario.workload().has_raft_kv()) {
+    proto::RaftKvWorkload& work = *scenario.mutable_workload()->mutable_raft_kv();
+    set_range_if_unset(work.mutable_think_time_ms(), 5, 50);
+    if (work.request_timeout_ms() == 0) work.set_request_timeout_ms(1000);
+    if (work.keys() == 0) work.set_keys(4);
+    if (work.groups() == 0) work.set_groups(1);
+    if (work.value_bytes() == 0) work.set_value_bytes(16);
+    proto::RaftTuning& tuning = *work.mutable_raft();
+    if (tuning.tick_ms() == 0) tuning.set_tick_ms(10);
+    if (tuning.election_ticks() == 0) tuning.set_election_ticks(10);
+    if (tuning.heartbeat_ticks() == 0) tuning.set_heartbeat_ticks(2);
+    if (tuning.max_clock_drift_ticks() == 0) tuning.set_max_clock_drift_ticks(2);
+    if (tuning.compact_after_entries() == 0) tuning.set_compact_after_entries(4096);
+    if (tuning.compaction_keep_entries() == 0) tuning.set_compaction_keep_entries(512);
+    if (tuning.max_inflight_appends() == 0) tuning.set_max_inflight_appends(64);
+    if (tuning.max_append_bytes() == 0) tuning.set_max_append_bytes(1 << 20);
   }
   if (scenario.workload().has_storage()) {
     proto::StorageWorkload& work = *scenario.mutable_workload()->mutable_storage();

@@ -46,6 +46,8 @@ class Network {
 // Well-known service ids. Clients pick their own reply services above kFirstEphemeralService.
 namespace services {
 inline constexpr ServiceId kRegister = 10;
+inline constexpr ServiceId kRaft = 11;        // Raft messages and snapshot chunks, every group
+inline constexpr ServiceId kKeyValue = 12;    // the replicated key-value service's clients
 inline constexpr ServiceId kFirstEphemeralService = 1000;
 }  // namespace services
 

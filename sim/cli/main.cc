@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/runtime/logger.h"
+#include "sim/cli/check_history_command.h"
 #include "sim/cli/shrink_command.h"
 #include "sim/failure_history.h"
 #include "sim/fault_matrix.h"
@@ -303,6 +304,8 @@ int main(int argc, char** argv) {
                          "Seed range A..B run for every cell (for example 1..200)");
 
   // BEGIN check-history
+  CheckHistoryFlags check_history_flags;
+  CLI::App* check_history = add_check_history_command(app, check_history_flags);
   // END check-history
 
   // BEGIN shrink
@@ -321,6 +324,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   // BEGIN dispatch
+  if (check_history->parsed()) return run_check_history_command(check_history_flags);
   if (shrink->parsed()) return shrink_command(shrink_flags);
   // END dispatch
   if (run->parsed()) return run_command(run_flags);

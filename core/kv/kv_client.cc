@@ -1,0 +1,145 @@
+// KvClient: leader-finding, retrying client of the key-value store (kv_client.h).
+#include "core/kv/kv_client.h"
+
+#include <algorithm>
+
+namespace cairn::kv {
+namespace {
+
+// Errors after which another attempt may succeed: the server was unreachable, busy, not able
+// to confirm leadership, or stopped.
+bool retryable(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kTimeout:
+    case StatusCode::kUnavailable:
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kNotFound:  // the group is not (yet) served by that node
+    case StatusCode::kCancelled:
+    case StatusCode::kClosed:
+    case StatusCode::kFailedPrecondition:
+      return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KvClient>> KvClient::create(Runtime& runtime, KvClientOptions options) {
+  if (options.servers.empty()) return Status::invalid_argument("a client needs at least one server");
+  if (options.client_id == 0) options.client_id = runtime.random().next_u64() | 1;
+  CAIRN_ASSIGN_OR_RETURN(auto rpc, RpcClient::create(runtime, options.reply_service));
+  std::unique_ptr<KvClient> client(new KvClient(runtime, std::move(options), std::move(rpc)));
+  client->next_server_ = runtime.random().uniform(client->options_.servers.size());
+  return client;
+}
+
+NodeId KvClient::next_target(bool leader_only) {
+  // Stale reads may go anywhere: spread them over the servers.
+  if (leader_hint_ != 0 && leader_only) return leader_hint_;
+  const NodeId target = options_.servers[next_server_ % options_.servers.size()];
+  ++next_server_;
+  return target;
+}
+
+template <typename Reply>
+Result<Reply> KvClient::call(const google::protobuf::Message& request, Duration deadline, bool leader_only) {
+  const MonotonicTime give_up = runtime_->now() + deadline;
+  Duration backoff = options_.min_backoff;
+  Status last_error = Status::timeout("no server answered");
+  while (runtime_->now() < give_up) {
+    const NodeId target = next_target(leader_only);
+    ++attempts_;
+    const Duration remaining = give_up - runtime_->now();
+    Result<Reply> reply =
+        rpc_->call<Reply>(target, services::kKeyValue, request, std::min(options_.attempt_timeout, remaining));
+    if (reply.ok() && !reply->redirect().not_leader()) {
+      leader_hint_ = target;
+      return reply;
+    }
+    if (reply.ok()) {
+      // A redirect: go where the server points, or look around if it knows no leader.
+      leader_hint_ = reply->redirect().leader() != target ? reply->redirect().leader() : 0;
+      if (leader_hint_ != 0) continue;
+    } else {
+      if (!retryable(reply.status())) return reply.status();
+      last_error = reply.status();
+      leader_hint_ = 0;
+    }
+    // No leader known: back off (with jitter, so clients do not retry in lockstep).
+    const Duration jittered = Duration{static_cast<int64_t>(runtime_->random().uniform_double_between(0.5, 1.0) *
+                                                            static_cast<double>(backoff.count()))};
+    runtime_->sleep(std::min(jittered, std::max(Duration{0}, give_up - runtime_->now())));
+    backoff = std::min(options_.max_backoff, backoff * 2);
+  }
+  return Status::timeout("no answer before the deadline (last error: " + last_error.to_string() + ")");
+}
+
+Result<proto::KvWriteReply> KvClient::write(proto::KvCommand command, Duration deadline) {
+  command.set_client_id(options_.client_id);
+  command.set_request_id(next_request_id_++);
+  proto::KvWriteRequest request;
+  request.set_group(options_.group);
+  *request.mutable_command() = std::move(command);
+  return call<proto::KvWriteReply>(request, deadline, true);
+}
+
+Result<proto::KvWriteReply> KvClient::put(std::string key, std::string value, Duration deadline) {
+  proto::KvCommand command;
+  command.mutable_put()->set_key(std::move(key));
+  command.mutable_put()->set_value(std::move(value));
+  return write(std::move(command), deadline);
+}
+
+Result<proto::KvWriteReply> KvClient::remove(std::string key, Duration deadline) {
+  proto::KvCommand command;
+  command.mutable_delete_()->set_key(std::move(key));
+  return write(std::move(command), deadline);
+}
+
+Result<proto::KvWriteReply> KvClient::compare_and_set(proto::KvCompareAndSet operation, Duration deadline) {
+  proto::KvCommand command;
+  *command.mutable_compare_and_set() = std::move(operation);
+  return write(std::move(command), deadline);
+}
+
+Result<std::optional<std::string>> KvClient::get(std::string key, proto::ReadConsistency consistency,
+                                                 Duration deadline) {
+  proto::KvReadRequest request;
+  request.set_group(options_.group);
+  request.set_key(std::move(key));
+  request.set_consistency(consistency);
+  CAIRN_ASSIGN_OR_RETURN(proto::KvReadReply reply,
+                         call<proto::KvReadReply>(request, deadline, consistency != proto::READ_STALE));
+  if (!reply.found()) return std::optional<std::string>{};
+  return std::optional<std::string>(std::move(*reply.mutable_value()));
+}
+
+Result<std::vector<proto::KvEntry>> KvClient::scan(std::string start, std::string end, uint32_t limit,
+                                                   proto::ReadConsistency consistency, Duration deadline) {
+  proto::KvScanRequest request;
+  request.set_group(options_.group);
+  request.set_start(std::move(start));
+  request.set_end(std::move(end));
+  request.set_limit(limit);
+  request.set_consistency(consistency);
+  CAIRN_ASSIGN_OR_RETURN(proto::KvScanReply reply,
+                         call<proto::KvScanReply>(request, deadline, consistency != proto::READ_STALE));
+  return std::vector<proto::KvEntry>(reply.entries().begin(), reply.entries().end());
+}
+
+Result<proto::KvMembershipReply> KvClient::change_membership(const proto::RaftMembershipChange& change,
+                                                             Duration deadline) {
+  proto::KvMembershipRequest request;
+  request.set_group(options_.group);
+  *request.mutable_change() = change;
+  return call<proto::KvMembershipReply>(request, deadline, true);
+}
+
+Status KvClient::transfer_leadership(NodeId target, Duration deadline) {
+  proto::KvTransferLeadershipRequest request;
+  request.set_group(options_.group);
+  request.set_target(target);
+  return call<proto::KvTransferLeadershipReply>(request, deadline, true).status();
+}
+
+}  // namespace cairn::kv

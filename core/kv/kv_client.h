@@ -1,0 +1,70 @@
+// KvClient: a client of the replicated key-value store. It finds the leader (following
+// redirects, trying each server in turn when none is known), retries with exponential backoff
+// and jitter while no leader can serve it, and gives every write one request id for all its
+// retries, so a retry after an unknown outcome is never applied twice (the state machine
+// deduplicates, kv_state_machine.h). One operation at a time per client.
+//
+// Outcomes: OK; a definite failure (INVALID_ARGUMENT, a failed compare-and-set is OK with
+// succeeded = false); or TIMEOUT when the deadline passed without an answer, in which case a
+// write may or may not have taken effect.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/proto/kv.pb.h"
+#include "core/runtime/rpc.h"
+
+namespace cairn::kv {
+
+struct KvClientOptions {
+  std::vector<NodeId> servers;
+  uint64_t group = 1;
+  uint64_t client_id = 0;                      // 0: drawn at random
+  ServiceId reply_service = services::kFirstEphemeralService;
+  Duration attempt_timeout = milliseconds(500);
+  Duration min_backoff = milliseconds(10);
+  Duration max_backoff = milliseconds(500);
+};
+
+class KvClient {
+ public:
+  static Result<std::unique_ptr<KvClient>> create(Runtime& runtime, KvClientOptions options);
+
+  // Writes return the whole reply: the command's result and the log position it was applied at.
+  Result<proto::KvWriteReply> put(std::string key, std::string value, Duration deadline);
+  Result<proto::KvWriteReply> remove(std::string key, Duration deadline);
+  Result<proto::KvWriteReply> compare_and_set(proto::KvCompareAndSet operation, Duration deadline);
+  Result<std::optional<std::string>> get(std::string key, proto::ReadConsistency consistency, Duration deadline);
+  Result<std::vector<proto::KvEntry>> scan(std::string start, std::string end, uint32_t limit,
+                                           proto::ReadConsistency consistency, Duration deadline);
+
+  // Administration, sent to the leader.
+  Result<proto::KvMembershipReply> change_membership(const proto::RaftMembershipChange& change, Duration deadline);
+  Status transfer_leadership(NodeId target, Duration deadline);
+
+  uint64_t client_id() const { return options_.client_id; }
+  NodeId leader_hint() const { return leader_hint_; }
+  uint64_t attempts() const { return attempts_; }
+
+ private:
+  KvClient(Runtime& runtime, KvClientOptions options, std::unique_ptr<RpcClient> rpc)
+      : runtime_(&runtime), options_(std::move(options)), rpc_(std::move(rpc)) {}
+  Result<proto::KvWriteReply> write(proto::KvCommand command, Duration deadline);
+  // Sends `request` until a reply without a redirect arrives or the deadline passes.
+  template <typename Reply>
+  Result<Reply> call(const google::protobuf::Message& request, Duration deadline, bool leader_only);
+  NodeId next_target(bool leader_only);
+
+  Runtime* runtime_;
+  KvClientOptions options_;
+  std::unique_ptr<RpcClient> rpc_;
+  uint64_t next_request_id_ = 1;
+  NodeId leader_hint_ = 0;
+  std::size_t next_server_ = 0;
+  uint64_t attempts_ = 0;
+};
+
+}  // namespace cairn::kv

@@ -1,0 +1,155 @@
+// KvService: client requests served through Raft (kv_service.h).
+#include "core/kv/kv_service.h"
+
+namespace cairn::kv {
+namespace {
+
+proto::KvRedirect redirect_to(NodeId leader) {
+  proto::KvRedirect redirect;
+  redirect.set_not_leader(true);
+  redirect.set_leader(leader);
+  return redirect;
+}
+
+}  // namespace
+
+KvService::KvService(Runtime& runtime, std::function<KvGroup(uint64_t)> find_group, KvServiceOptions options)
+    : runtime_(&runtime),
+      find_group_(std::move(find_group)),
+      options_(options),
+      server_(runtime, services::kKeyValue, options.max_concurrent_requests) {
+  server_.add_handler<proto::KvWriteRequest, proto::KvWriteReply>(
+      [this](const RpcContext&, const proto::KvWriteRequest& request) { return write(request); });
+  server_.add_handler<proto::KvReadRequest, proto::KvReadReply>(
+      [this](const RpcContext&, const proto::KvReadRequest& request) { return read(request); });
+  server_.add_handler<proto::KvScanRequest, proto::KvScanReply>(
+      [this](const RpcContext&, const proto::KvScanRequest& request) { return scan(request); });
+  server_.add_handler<proto::KvMembershipRequest, proto::KvMembershipReply>(
+      [this](const RpcContext&, const proto::KvMembershipRequest& request) { return change_membership(request); });
+  server_.add_handler<proto::KvTransferLeadershipRequest, proto::KvTransferLeadershipReply>(
+      [this](const RpcContext&, const proto::KvTransferLeadershipRequest& request) { return transfer_leadership(request); });
+}
+
+Status KvService::start() { return server_.start(); }
+
+Result<KvGroup> KvService::group(uint64_t id) {
+  KvGroup found = find_group_(id);
+  if (found.replica == nullptr) return Status::not_found("group " + std::to_string(id) + " is not served here");
+  return found;
+}
+
+Result<proto::KvWriteReply> KvService::write(const proto::KvWriteRequest& request) {
+  CAIRN_RETURN_IF_ERROR(validate_command(request.command()));
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  proto::KvWriteReply reply;
+  const replica::ReplicaStatus status = target.replica->status();
+  if (status.role != raft::Role::kLeader) {
+    *reply.mutable_redirect() = redirect_to(status.leader);
+    return reply;
+  }
+  Result<replica::ProposalOutcome> outcome =
+      target.replica->propose(request.command().SerializeAsString(), options_.request_timeout);
+  if (!outcome.ok()) {
+    if (outcome.status().code() == StatusCode::kFailedPrecondition) {
+      *reply.mutable_redirect() = redirect_to(target.replica->status().leader);
+      return reply;
+    }
+    return outcome.status();
+  }
+  if (!reply.mutable_result()->ParseFromString(outcome->result)) return Status::internal("unreadable command result");
+  reply.set_index(outcome->index);
+  reply.set_term(outcome->term);
+  return reply;
+}
+
+Result<std::optional<proto::KvRedirect>> KvService::prepare_read(const KvGroup& target,
+                                                                 proto::ReadConsistency consistency) {
+  switch (consistency) {
+    case proto::READ_STALE: return std::optional<proto::KvRedirect>{};
+    case proto::READ_LEASE: {
+      const replica::ReplicaStatus status = target.replica->status();
+      if (status.role != raft::Role::kLeader) return std::optional<proto::KvRedirect>(redirect_to(status.leader));
+      CAIRN_RETURN_IF_ERROR(target.replica->read_barrier(raft::ReadMode::kLease, options_.request_timeout).status());
+      return std::optional<proto::KvRedirect>{};
+    }
+    case proto::READ_LINEARIZABLE:
+      CAIRN_RETURN_IF_ERROR(target.replica->read_barrier(raft::ReadMode::kReadIndex, options_.request_timeout).status());
+      return std::optional<proto::KvRedirect>{};
+    default: return Status::invalid_argument("unknown read consistency");
+  }
+}
+
+Result<proto::KvReadReply> KvService::read(const proto::KvReadRequest& request) {
+  CAIRN_RETURN_IF_ERROR(validate_client_key(request.key()));
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  proto::KvReadReply reply;
+  CAIRN_ASSIGN_OR_RETURN(std::optional<proto::KvRedirect> redirect, prepare_read(target, request.consistency()));
+  if (redirect) {
+    *reply.mutable_redirect() = *redirect;
+    return reply;
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> value, target.state_machine->get(request.key()));
+  reply.set_found(value.has_value());
+  if (value) reply.set_value(std::move(*value));
+  reply.set_applied_index(target.state_machine->applied().index());
+  return reply;
+}
+
+Result<proto::KvScanReply> KvService::scan(const proto::KvScanRequest& request) {
+  if (!request.end().empty() && request.end() <= request.start()) {
+    return Status::invalid_argument("a scan's end must come after its start");
+  }
+  const uint32_t limit = request.limit() == 0 ? options_.default_scan_limit : request.limit();
+  if (limit > storage::kMaxScanLimit) return Status::invalid_argument("scan limit too large");
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  proto::KvScanReply reply;
+  CAIRN_ASSIGN_OR_RETURN(std::optional<proto::KvRedirect> redirect, prepare_read(target, request.consistency()));
+  if (redirect) {
+    *reply.mutable_redirect() = *redirect;
+    return reply;
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::vector<storage::KvPair> pairs, target.state_machine->scan(request.start(), request.end(), limit));
+  for (storage::KvPair& pair : pairs) {
+    proto::KvEntry* entry = reply.add_entries();
+    entry->set_key(std::move(pair.key));
+    entry->set_value(std::move(pair.value));
+  }
+  reply.set_applied_index(target.state_machine->applied().index());
+  return reply;
+}
+
+Result<proto::KvMembershipReply> KvService::change_membership(const proto::KvMembershipRequest& request) {
+  for (const proto::RaftReplicaChange& change : request.change().changes()) {
+    if (change.replica() == 0) return Status::invalid_argument("replica id 0 is reserved");
+  }
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  proto::KvMembershipReply reply;
+  if (target.replica->status().role != raft::Role::kLeader) {
+    *reply.mutable_redirect() = redirect_to(target.replica->status().leader);
+    return reply;
+  }
+  Result<uint64_t> index = target.replica->change_membership(request.change(), options_.request_timeout);
+  if (!index.ok()) {
+    if (index.status().code() == StatusCode::kFailedPrecondition && target.replica->status().role != raft::Role::kLeader) {
+      *reply.mutable_redirect() = redirect_to(target.replica->status().leader);
+      return reply;
+    }
+    return index.status();
+  }
+  reply.set_index(*index);
+  *reply.mutable_membership() = target.replica->status().membership;
+  return reply;
+}
+
+Result<proto::KvTransferLeadershipReply> KvService::transfer_leadership(const proto::KvTransferLeadershipRequest& request) {
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  proto::KvTransferLeadershipReply reply;
+  if (target.replica->status().role != raft::Role::kLeader) {
+    *reply.mutable_redirect() = redirect_to(target.replica->status().leader);
+    return reply;
+  }
+  CAIRN_RETURN_IF_ERROR(target.replica->transfer_leadership(request.target(), options_.request_timeout));
+  return reply;
+}
+
+}  // namespace cairn::kv

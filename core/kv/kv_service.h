@@ -1,0 +1,57 @@
+// KvService: the replicated key-value store's server side — the client RPCs (write, read, scan)
+// of every group a node hosts. Writes go through Raft on the leader (other replicas answer with
+// a redirect naming the leader they know of). Reads follow the requested consistency:
+//   linearizable  ReadIndex, on any replica (a follower asks the leader for the index, then
+//                 waits until it has applied that far);
+//   lease         on the leader only, from its lease when valid, else ReadIndex;
+//   stale         the replica's applied state as it is, reporting the index it reflects.
+// Administration (membership changes, leadership transfer) goes to the leader as well.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "core/kv/kv_state_machine.h"
+#include "core/proto/kv.pb.h"
+#include "core/replica/raft_replica.h"
+#include "core/runtime/rpc.h"
+
+namespace cairn::kv {
+
+// A group's replica and its state machine (owned by the replica, alive while it is).
+struct KvGroup {
+  std::shared_ptr<replica::RaftReplica> replica = nullptr;
+  KvStateMachine* state_machine = nullptr;
+};
+
+struct KvServiceOptions {
+  Duration request_timeout = seconds(2);  // how long a request may wait on Raft
+  std::size_t max_concurrent_requests = 1024;
+  uint32_t default_scan_limit = 1000;
+};
+
+class KvService {
+ public:
+  // `find_group` returns the group's replica and state machine (null replica: not hosted here,
+  // or stopped).
+  KvService(Runtime& runtime, std::function<KvGroup(uint64_t group)> find_group, KvServiceOptions options = {});
+  Status start();
+
+ private:
+  Result<proto::KvWriteReply> write(const proto::KvWriteRequest& request);
+  Result<proto::KvReadReply> read(const proto::KvReadRequest& request);
+  Result<proto::KvScanReply> scan(const proto::KvScanRequest& request);
+  Result<proto::KvMembershipReply> change_membership(const proto::KvMembershipRequest& request);
+  Result<proto::KvTransferLeadershipReply> transfer_leadership(const proto::KvTransferLeadershipRequest& request);
+  // Waits until a read of `group` at `consistency` may be served here; returns the redirect to
+  // send instead, if any.
+  Result<std::optional<proto::KvRedirect>> prepare_read(const KvGroup& group, proto::ReadConsistency consistency);
+  Result<KvGroup> group(uint64_t id);
+
+  Runtime* runtime_;
+  std::function<KvGroup(uint64_t)> find_group_;
+  KvServiceOptions options_;
+  RpcServer server_;
+};
+
+}  // namespace cairn::kv

@@ -1,0 +1,455 @@
+// RaftReplica: the driver of one Raft replica (raft_replica.h).
+#include "core/replica/raft_replica.h"
+
+#include <algorithm>
+
+#include "core/runtime/message.h"
+#include "core/runtime/network.h"
+#include "core/runtime/timeout.h"
+
+namespace cairn::replica {
+namespace {
+
+constexpr std::string_view kComponent = "raft";
+
+bool is_overwritten(const proto::RaftEntry& entry, uint64_t proposed_term) { return entry.term() != proposed_term; }
+
+}  // namespace
+
+Result<std::unique_ptr<RaftReplica>> RaftReplica::start(Runtime& runtime, RaftReplicaOptions options,
+                                                        std::unique_ptr<StateMachine> state_machine) {
+  RaftLogStoreOptions log_options;
+  log_options.directory = options.directory + "/wal";
+  log_options.segment_bytes = options.segment_bytes;
+  CAIRN_ASSIGN_OR_RETURN(auto log_store, RaftLogStore::open(runtime, log_options));
+  std::unique_ptr<RaftReplica> replica(
+      new RaftReplica(runtime, std::move(options), std::move(state_machine), std::move(log_store)));
+  CAIRN_RETURN_IF_ERROR(replica->recover());
+  replica->fibers_.spawn("raft-driver", [raw = replica.get()] { raw->run(); });
+  replica->fibers_.spawn("raft-ticker", [raw = replica.get()] { raw->run_ticker(); });
+  return replica;
+}
+
+RaftReplica::RaftReplica(Runtime& runtime, RaftReplicaOptions options, std::unique_ptr<StateMachine> state_machine,
+                         std::unique_ptr<RaftLogStore> log_store)
+    : runtime_(&runtime),
+      options_(std::move(options)),
+      state_machine_(std::move(state_machine)),
+      log_store_(std::move(log_store)),
+      inbox_(options_.inbox_capacity),
+      fibers_(runtime.process()) {}
+
+RaftReplica::~RaftReplica() {
+  fibers_.cancel();
+  fail_pending(Status::cancelled("the replica stopped"));
+}
+
+Status RaftReplica::recover() {
+  raft::RaftRecoveredState recovered = log_store_->take_recovered();
+  const proto::RaftSnapshotMetadata& applied = state_machine_->applied();
+  const bool has_state = recovered.snapshot.index() > 0 || !recovered.entries.empty() ||
+                         recovered.snapshot.membership().voters_size() > 0 || applied.index() > 0 ||
+                         recovered.hard_state.term() > 0;
+  if (!has_state && !options_.bootstrap_voters.empty()) {
+    // A new group: its initial membership is the snapshot point at index 0.
+    proto::RaftSnapshotMetadata initial;
+    for (NodeId voter : options_.bootstrap_voters) initial.mutable_membership()->add_voters(voter);
+    std::sort(initial.mutable_membership()->mutable_voters()->begin(), initial.mutable_membership()->mutable_voters()->end());
+    CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(initial, true, recovered.hard_state));
+    recovered.snapshot = initial;
+  }
+  const auto held_term = [&](uint64_t index) -> std::optional<uint64_t> {
+    if (index == recovered.snapshot.index()) return recovered.snapshot.term();
+    for (const proto::RaftEntry& entry : recovered.entries) {
+      if (entry.index() == index) return entry.term();
+    }
+    return std::nullopt;
+  };
+  if (applied.index() > recovered.snapshot.index() && held_term(applied.index()) != applied.term()) {
+    // The state machine is ahead of the log: a snapshot was installed and the crash came before
+    // the log recorded it. The state machine describes itself, so the log restarts from it.
+    recovered.snapshot = applied;
+    recovered.entries.clear();
+    CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(applied, true, recovered.hard_state));
+    runtime_->logger().log(LogLevel::kWarning, kComponent, "log restarted from the state machine's snapshot",
+                           {{"index", applied.index()}});
+  }
+  // Whatever the state machine applied was committed, even if the hard state lags behind.
+  if (recovered.hard_state.commit() < applied.index()) recovered.hard_state.set_commit(applied.index());
+
+  raft::RaftOptions raft_options = options_.raft;
+  raft_options.id = runtime_->node_id();
+  raft_options.group = options_.group;
+  raft_options.random_seed = runtime_->random().next_u64();
+  raft_ = std::make_unique<raft::Raft>(raft_options, std::move(recovered));
+  refresh_status();
+  return Status{};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs.
+
+void RaftReplica::deliver(proto::RaftMessage message) {
+  if (!failure_.ok() || !inbox_.try_send(std::move(message)).ok()) ++dropped_messages_;
+}
+
+void RaftReplica::deliver_chunk(proto::RaftSnapshotChunk chunk) {
+  if (!failure_.ok() || !inbox_.try_send(std::move(chunk)).ok()) ++dropped_messages_;
+}
+
+template <typename T, typename Request>
+Result<T> RaftReplica::submit(Request request, const std::shared_ptr<Promise<T>>& promise, Duration timeout) {
+  if (!failure_.ok()) return Status::unavailable("the replica stopped: " + failure_.to_string());
+  if (pending_proposals_.size() + pending_reads_.size() >= options_.max_pending_requests) {
+    return Status::resource_exhausted("too many requests waiting for the replica");
+  }
+  if (!inbox_.try_send(std::move(request)).ok()) return Status::resource_exhausted("the replica's inbox is full");
+  Future<T> future = promise->future();
+  return with_timeout(*runtime_, timeout, [&] { return future.get(); });
+}
+
+Result<ProposalOutcome> RaftReplica::propose(std::string command, Duration timeout) {
+  auto promise = std::make_shared<Promise<ProposalOutcome>>();
+  return submit(ProposeRequest{.data = std::move(command), .membership = false, .promise = promise},
+                                         promise, timeout);
+}
+
+Result<uint64_t> RaftReplica::change_membership(const proto::RaftMembershipChange& change, Duration timeout) {
+  auto promise = std::make_shared<Promise<ProposalOutcome>>();
+  auto outcome = submit(
+      ProposeRequest{.data = change.SerializeAsString(), .membership = true, .promise = promise}, promise, timeout);
+  if (!outcome.ok()) return outcome.status();
+  return outcome->index;
+}
+
+Result<uint64_t> RaftReplica::read_barrier(raft::ReadMode mode, Duration timeout) {
+  auto promise = std::make_shared<Promise<uint64_t>>();
+  return submit(ReadRequest{.mode = mode, .promise = promise}, promise, timeout);
+}
+
+Status RaftReplica::transfer_leadership(NodeId target, Duration timeout) {
+  auto promise = std::make_shared<Promise<bool>>();
+  return submit(TransferRequest{.target = target, .promise = promise}, promise, timeout).status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver.
+
+void RaftReplica::run_ticker() {
+  while (failure_.ok()) {
+    runtime_->sleep(options_.tick_interval);
+    (void)inbox_.try_send(Tick{});  // a full inbox skips a tick: time is only a hint to Raft
+  }
+}
+
+void RaftReplica::run() {
+  while (failure_.ok()) {
+    Result<Event> event = inbox_.receive();
+    if (!event.ok()) return;
+    handle(*event);
+    // Everything already queued joins this Ready: proposals batch, messages coalesce.
+    while (auto more = inbox_.try_receive()) handle(*more);
+    for (int rounds = 0; failure_.ok() && raft_->has_ready() && rounds < 16; ++rounds) {
+      if (Status processed = process_ready(); !processed.ok()) fail(processed);
+    }
+  }
+}
+
+void RaftReplica::handle(Event& event) {
+  if (auto* message = std::get_if<proto::RaftMessage>(&event)) {
+    if (Status stepped = raft_->step(*message); !stepped.ok()) ++dropped_messages_;
+  } else if (auto* chunk = std::get_if<proto::RaftSnapshotChunk>(&event)) {
+    handle_chunk(*chunk);
+  } else if (auto* proposal = std::get_if<ProposeRequest>(&event)) {
+    handle_proposal(*proposal);
+  } else if (auto* read = std::get_if<ReadRequest>(&event)) {
+    handle_read(*read);
+  } else if (auto* transfer = std::get_if<TransferRequest>(&event)) {
+    const Status started = raft_->transfer_leadership(transfer->target);
+    if (!started.ok() || transfer->target == runtime_->node_id()) {
+      transfer->promise->set_result(started.ok() ? Result<bool>(true) : Result<bool>(started));
+    } else {
+      if (pending_transfer_) pending_transfer_->set_error(Status::cancelled("another transfer started"));
+      pending_transfer_ = transfer->promise;
+      pending_transfer_target_ = transfer->target;
+    }
+  } else if (std::holds_alternative<Tick>(event)) {
+    raft_->tick();
+  } else if (auto* check = std::get_if<SnapshotCheck>(&event)) {
+    const raft::Progress* progress = raft_->progress(check->follower);
+    if (progress != nullptr && progress->state() == raft::ProgressState::kSnapshot &&
+        progress->pending_snapshot() == check->index) {
+      raft_->report_snapshot(check->follower, false);
+    }
+  }
+}
+
+void RaftReplica::handle_proposal(ProposeRequest& request) {
+  Result<uint64_t> index = Status::internal("unreachable");
+  if (request.membership) {
+    proto::RaftMembershipChange change;
+    if (!change.ParseFromString(request.data)) {
+      request.promise->set_error(Status::invalid_argument("malformed membership change"));
+      return;
+    }
+    index = raft_->propose_membership_change(change);
+  } else {
+    index = raft_->propose(std::move(request.data));
+  }
+  if (!index.ok()) {
+    request.promise->set_error(index.status());
+    return;
+  }
+  pending_proposals_[*index] = PendingProposal{.term = raft_->term(), .promise = request.promise};
+}
+
+void RaftReplica::handle_read(ReadRequest& request) {
+  const std::string context = std::to_string(++next_read_context_);
+  const Status started = raft_->read_index(context, request.mode);
+  if (!started.ok()) {
+    request.promise->set_error(started.code() == StatusCode::kFailedPrecondition
+                                   ? Status::unavailable("no leader to confirm the read")
+                                   : started);
+    return;
+  }
+  pending_reads_[context] = request.promise;
+}
+
+void RaftReplica::handle_chunk(proto::RaftSnapshotChunk& chunk) {
+  if (chunk.chunks() == 0 || chunk.chunk() >= chunk.chunks() || chunk.to() != runtime_->node_id()) return;
+  IncomingSnapshot& stream = incoming_snapshots_[chunk.from()];
+  if (chunk.chunk() == 0) {
+    stream = IncomingSnapshot{.from = chunk.from(), .term = chunk.term(), .index = chunk.snapshot_index(),
+                              .chunks = chunk.chunks(), .bytes = 0, .data = {}};
+  }
+  // Chunks arrive in order on one stream; anything else (a gap, another stream) voids it, and
+  // the leader retries after its timeout.
+  if (stream.term != chunk.term() || stream.index != chunk.snapshot_index() || stream.chunks != chunk.chunks() ||
+      stream.data.size() != chunk.chunk()) {
+    incoming_snapshots_.erase(chunk.from());
+    return;
+  }
+  stream.bytes += chunk.data().size();
+  if (stream.bytes > options_.max_snapshot_bytes) {
+    incoming_snapshots_.erase(chunk.from());
+    runtime_->logger().log(LogLevel::kWarning, kComponent, "snapshot larger than the limit refused",
+                           {{"from", chunk.from()}});
+    return;
+  }
+  stream.data.push_back(std::move(*chunk.mutable_data()));
+  if (stream.data.size() < stream.chunks) return;
+  IncomingSnapshot complete = std::move(stream);
+  incoming_snapshots_.erase(chunk.from());
+  if (Status verified = state_machine_->verify_snapshot(complete.data); !verified.ok()) {
+    runtime_->logger().log(LogLevel::kWarning, kComponent, "received snapshot failed verification",
+                           {{"from", complete.from}, {"error", verified.to_string()}});
+    return;
+  }
+  if (!chunk.has_message() || chunk.message().type() != proto::RAFT_SNAPSHOT ||
+      chunk.message().snapshot().index() != complete.index) {
+    return;
+  }
+  received_snapshot_ = std::move(complete);
+  if (Status stepped = raft_->step(chunk.message()); !stepped.ok()) ++dropped_messages_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ready.
+
+Status RaftReplica::process_ready() {
+  raft::Ready ready = raft_->ready();
+  // 1. Persist: the snapshot (state machine first: it describes itself), then entries and state.
+  if (ready.snapshot) {
+    CAIRN_RETURN_IF_ERROR(install_snapshot(*ready.snapshot, ready.hard_state.value_or(raft_->hard_state())));
+  }
+  CAIRN_RETURN_IF_ERROR(log_store_->save(ready.hard_state, ready.entries));
+  // 2. Send.
+  for (const proto::RaftMessage& message : ready.messages) {
+    if (message.type() == proto::RAFT_SNAPSHOT) {
+      start_snapshot_stream(message);
+    } else {
+      send_message(message);
+    }
+  }
+  // 3. Apply.
+  CAIRN_RETURN_IF_ERROR(apply_committed(ready.committed_entries));
+  // 4. Reads.
+  for (const raft::ReadState& read : ready.read_states) {
+    auto found = pending_reads_.find(read.context);
+    if (found == pending_reads_.end()) continue;
+    std::shared_ptr<Promise<uint64_t>> promise = std::move(found->second);
+    pending_reads_.erase(found);
+    if (read.index == 0) {
+      promise->set_error(Status::unavailable("leadership could not be confirmed"));
+    } else {
+      reads_waiting_for_apply_.emplace(read.index, std::move(promise));
+    }
+  }
+  raft_->advance(ready);
+  release_reads();
+  if (ready.soft_state && ready.soft_state->leader != status_.leader) {
+    // Reads forwarded to a former leader will never be answered.
+    for (auto& [context, promise] : pending_reads_) promise->set_error(Status::unavailable("the leader changed"));
+    pending_reads_.clear();
+  }
+  if (pending_transfer_ && raft_->transfer_target() == 0) {
+    if (raft_->leader() == pending_transfer_target_) {
+      pending_transfer_->set_value(true);
+    } else {
+      pending_transfer_->set_error(Status::unavailable("the leadership transfer did not complete"));
+    }
+    pending_transfer_.reset();
+  }
+  refresh_status();
+  if (options_.observer != nullptr) options_.observer->on_ready(runtime_->node_id(), *raft_);
+  return maybe_compact();
+}
+
+Status RaftReplica::install_snapshot(const proto::RaftSnapshotMetadata& snapshot, const proto::RaftHardState& hard_state) {
+  if (!received_snapshot_ || received_snapshot_->index != snapshot.index()) {
+    return Status::internal("Raft installs snapshot " + std::to_string(snapshot.index()) + " but its data is not here");
+  }
+  CAIRN_RETURN_IF_ERROR(state_machine_->import_snapshot(received_snapshot_->data));
+  received_snapshot_.reset();
+  if (state_machine_->applied().index() != snapshot.index()) {
+    return Status::corruption("the installed snapshot describes index " + std::to_string(state_machine_->applied().index()) +
+                              ", not " + std::to_string(snapshot.index()));
+  }
+  CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(snapshot, true, hard_state));
+  // Proposals at or below the snapshot are settled by it, but their results are not known here.
+  for (auto it = pending_proposals_.begin(); it != pending_proposals_.end() && it->first <= snapshot.index();) {
+    it->second.promise->set_error(Status::timeout("outcome unknown: the replica installed a snapshot"));
+    it = pending_proposals_.erase(it);
+  }
+  return Status{};
+}
+
+void RaftReplica::send_message(const proto::RaftMessage& message) {
+  proto::Envelope envelope;
+  envelope.set_destination(message.to());
+  envelope.set_service(services::kRaft);
+  envelope.set_kind(proto::ONE_WAY);
+  pack_payload(message, envelope);
+  (void)runtime_->network().send(std::move(envelope));  // loss is Raft's business
+}
+
+void RaftReplica::start_snapshot_stream(const proto::RaftMessage& message) {
+  const NodeId follower = message.to();
+  const uint64_t index = message.snapshot().index();
+  // The state machine is exactly at the snapshot's index now (ready.h); export it at once.
+  Result<std::vector<std::string>> chunks = Status::internal("unset");
+  if (state_machine_->applied().index() == index) chunks = state_machine_->export_snapshot(options_.snapshot_chunk_bytes);
+  if (!chunks.ok() || chunks->empty()) {
+    runtime_->logger().log(LogLevel::kWarning, kComponent, "snapshot export failed",
+                           {{"follower", follower}, {"index", index}});
+    (void)inbox_.try_send(SnapshotCheck{.follower = follower, .index = index});
+    return;
+  }
+  auto data = std::make_shared<std::vector<std::string>>(std::move(*chunks));
+  fibers_.spawn("raft-snapshot-sender", [this, message, data, follower, index] {
+    const auto total = static_cast<uint32_t>(data->size());
+    for (uint32_t i = 0; i < total; ++i) {
+      proto::RaftSnapshotChunk chunk;
+      chunk.set_group(options_.group);
+      chunk.set_from(runtime_->node_id());
+      chunk.set_to(follower);
+      chunk.set_term(message.term());
+      chunk.set_snapshot_index(index);
+      chunk.set_chunk(i);
+      chunk.set_chunks(total);
+      chunk.set_data((*data)[i]);
+      if (i + 1 == total) *chunk.mutable_message() = message;
+      proto::Envelope envelope;
+      envelope.set_destination(follower);
+      envelope.set_service(services::kRaft);
+      envelope.set_kind(proto::ONE_WAY);
+      pack_payload(chunk, envelope);
+      (void)runtime_->network().send(std::move(envelope));
+      runtime_->sleep(milliseconds(1));  // pace the stream: a mailbox holds a bounded number
+    }
+    runtime_->sleep(options_.snapshot_timeout);
+    (void)inbox_.try_send(SnapshotCheck{.follower = follower, .index = index});
+  });
+}
+
+Status RaftReplica::apply_committed(const std::vector<proto::RaftEntry>& entries) {
+  std::vector<proto::RaftEntry> to_apply;
+  raft::Membership membership = raft_->membership();
+  for (const proto::RaftEntry& entry : entries) {
+    if (entry.type() == proto::RAFT_ENTRY_MEMBERSHIP) {
+      // The same function Raft itself applies at advance(): the membership after this entry.
+      proto::RaftMembershipChange change;
+      if (change.ParseFromString(entry.data())) {
+        if (auto changed = raft::apply_membership_change(membership, change); changed.ok()) membership = *changed;
+      }
+    }
+    if (entry.index() > state_machine_->applied().index()) to_apply.push_back(entry);
+  }
+  if (to_apply.empty()) return Status{};
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> results, state_machine_->apply(to_apply, membership.to_proto()));
+  for (std::size_t i = 0; i < to_apply.size(); ++i) {
+    const proto::RaftEntry& entry = to_apply[i];
+    if (options_.observer != nullptr) options_.observer->on_applied(runtime_->node_id(), options_.group, entry);
+    auto pending = pending_proposals_.find(entry.index());
+    if (pending == pending_proposals_.end()) continue;
+    if (is_overwritten(entry, pending->second.term)) {
+      pending->second.promise->set_error(Status::unavailable("the proposal was overwritten by another leader"));
+    } else {
+      pending->second.promise->set_value(ProposalOutcome{.index = entry.index(), .term = entry.term(), .result = std::move(results[i])});
+    }
+    pending_proposals_.erase(pending);
+  }
+  return Status{};
+}
+
+void RaftReplica::release_reads() {
+  const uint64_t applied = state_machine_->applied().index();
+  while (!reads_waiting_for_apply_.empty() && reads_waiting_for_apply_.begin()->first <= applied) {
+    reads_waiting_for_apply_.begin()->second->set_value(applied);
+    reads_waiting_for_apply_.erase(reads_waiting_for_apply_.begin());
+  }
+}
+
+Status RaftReplica::maybe_compact() {
+  const uint64_t applied = raft_->log().applied();
+  const uint64_t snapshot = raft_->log().snapshot_index();
+  if (applied < snapshot + options_.compact_after_entries + options_.compaction_keep_entries) return Status{};
+  CAIRN_ASSIGN_OR_RETURN(proto::RaftSnapshotMetadata metadata,
+                         raft_->compact(applied - options_.compaction_keep_entries));
+  CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(metadata, false, raft_->hard_state()));
+  return log_store_->remove_covered_segments();
+}
+
+void RaftReplica::refresh_status() {
+  status_.group = options_.group;
+  status_.role = raft_->role();
+  status_.term = raft_->term();
+  status_.leader = raft_->leader();
+  status_.commit = raft_->log().committed();
+  status_.applied = state_machine_->applied().index();
+  status_.last_index = raft_->log().last_index();
+  status_.snapshot_index = raft_->log().snapshot_index();
+  status_.membership = raft_->membership().to_proto();
+}
+
+void RaftReplica::fail_pending(const Status& status) {
+  for (auto& [index, proposal] : pending_proposals_) proposal.promise->set_error(status);
+  pending_proposals_.clear();
+  for (auto& [context, promise] : pending_reads_) promise->set_error(status);
+  pending_reads_.clear();
+  for (auto& [index, promise] : reads_waiting_for_apply_) promise->set_error(status);
+  reads_waiting_for_apply_.clear();
+  if (pending_transfer_) pending_transfer_->set_error(status);
+  pending_transfer_.reset();
+}
+
+void RaftReplica::fail(const Status& status) {
+  if (!failure_.ok()) return;
+  failure_ = status;
+  runtime_->logger().log(LogLevel::kError, kComponent, "replica stopped", {{"error", status.to_string()}});
+  // Proposals in flight may or may not have been applied: their outcome is unknown.
+  fail_pending(Status::timeout("outcome unknown: the replica stopped (" + status.to_string() + ")"));
+  inbox_.close();
+}
+
+}  // namespace cairn::replica
