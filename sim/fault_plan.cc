@@ -56,7 +56,7 @@ double FaultPlan::rate(proto::FaultKind kind) const {
 
 double FaultPlan::rate_for_path(proto::FaultKind kind, std::string_view path) const {
   const ActiveFault* fault = find(kind);
-  if (fault == nullptr) return 0.0;
+  if (fault == nullptr || disk_faults_healed_) return 0.0;
   const std::string& target = fault->target_path;
   // A directory target also covers syncs of the directory itself ("wal/" and "wal").
   const bool aimed_here =

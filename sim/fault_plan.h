@@ -40,6 +40,9 @@ class FaultPlan {
   // The rate of a disk fault for an operation on `path`: 0 unless it is enabled and aimed at
   // files like this one.
   double rate_for_path(proto::FaultKind kind, std::string_view path) const;
+  // The quiesce phase: disk faults (errors, corruption, slowness) stop striking new operations.
+  // What they already did to the media stays.
+  void heal_disk_faults() { disk_faults_healed_ = true; }
   const std::map<proto::FaultKind, ActiveFault>& active() const { return active_; }
 
   bool unreliable(NodeId node) const { return unreliable_nodes_.count(node) != 0; }
@@ -50,6 +53,7 @@ class FaultPlan {
   std::map<proto::FaultKind, ActiveFault> active_;
   std::set<NodeId> unreliable_nodes_;
   uint32_t max_down_nodes_ = 0;
+  bool disk_faults_healed_ = false;
 };
 
 // "message_loss" for MESSAGE_LOSS: the name used in reports and JSON.

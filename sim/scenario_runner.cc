@@ -96,7 +96,7 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   std::vector<NodeId> servers;
   for (NodeId id = 1; id <= server_count(scenario); ++id) servers.push_back(id);
   Random swarm = simulator.stream("swarm");
-  const FaultPlan plan = FaultPlan::choose(scenario.faults(), servers, swarm);
+  FaultPlan plan = FaultPlan::choose(scenario.faults(), servers, swarm);
   for (const auto& [kind, fault] : plan.active()) report.enabled_faults.push_back(fault_kind_name(kind));
   simulator.set_buggify_probability(plan.rate(proto::BUGGIFY));
   simulator.install_network(std::make_unique<SimNetwork>(simulator, scenario.network(), &plan));
@@ -160,6 +160,7 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   nemesis.start(fault_end);
   simulator.run_until(fault_end);
   nemesis.heal_all();
+  plan.heal_disk_faults();
   simulator.run_until(end);
 
   if (raft_kv) {

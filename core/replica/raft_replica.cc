@@ -287,6 +287,11 @@ Status RaftReplica::process_ready() {
   }
   raft_->advance(ready);
   release_reads();
+  if (ready.soft_state) {
+    runtime_->logger().log(LogLevel::kInfo, kComponent, "role changed",
+                           {{"group", options_.group}, {"role", raft::role_name(ready.soft_state->role)},
+                            {"term", raft_->term()}, {"leader", ready.soft_state->leader}});
+  }
   if (ready.soft_state && ready.soft_state->leader != status_.leader) {
     // Reads forwarded to a former leader will never be answered.
     for (auto& [context, promise] : pending_reads_) promise->set_error(Status::unavailable("the leader changed"));

@@ -1,6 +1,8 @@
 // Bitset, fingerprint and run-length encoding of linearized operations (see linearized_set.h).
 #include "sim/checkers/linearized_set.h"
 
+#include <algorithm>
+
 #include "core/runtime/assert.h"
 
 namespace cairn::sim::linearizability {
@@ -30,6 +32,7 @@ LinearizedSet::LinearizedSet(std::size_t capacity) : words_((capacity + 63) / 64
 void LinearizedSet::insert(std::size_t index) {
   CAIRN_ASSERT(index < capacity_ && !contains(index), "operation " + std::to_string(index) + " inserted twice");
   words_[index / 64] |= uint64_t{1} << (index % 64);
+  end_words_ = std::max(end_words_, index / 64 + 1);
   fingerprint_ ^= operation_word(index);
   ++size_;
 }
@@ -37,6 +40,7 @@ void LinearizedSet::insert(std::size_t index) {
 void LinearizedSet::erase(std::size_t index) {
   CAIRN_ASSERT(index < capacity_ && contains(index), "operation " + std::to_string(index) + " erased but absent");
   words_[index / 64] &= ~(uint64_t{1} << (index % 64));
+  full_words_ = std::min(full_words_, index / 64);
   fingerprint_ ^= operation_word(index);
   --size_;
 }
@@ -46,9 +50,11 @@ bool LinearizedSet::contains(std::size_t index) const {
 }
 
 void LinearizedSet::encode(std::vector<uint64_t>& out) const {
-  std::size_t end = words_.size();
-  while (end > 0 && words_[end - 1] == 0) --end;
-  std::size_t begin = 0;
+  while (end_words_ > 0 && words_[end_words_ - 1] == 0) --end_words_;
+  while (full_words_ < end_words_ && words_[full_words_] == kAllOnes) ++full_words_;
+  const std::size_t end = end_words_;
+  std::size_t begin = full_words_;
+  if (begin > 0) out.push_back((kOneRun << kKindShift) | begin);  // maximal: the next word is not all ones
   while (begin < end) {
     const uint64_t word = words_[begin];
     std::size_t stop = begin + 1;

@@ -30,6 +30,10 @@ class LinearizedSet {
 
  private:
   std::vector<uint64_t> words_;
+  // Bounds that spare encode() a scan of the whole bitset: every word before full_words_ is all
+  // ones, every word from end_words_ on is zero. Kept loose by insert/erase, tightened by encode.
+  mutable std::size_t full_words_ = 0;
+  mutable std::size_t end_words_ = 0;
   std::size_t capacity_ = 0;
   std::size_t size_ = 0;
   uint64_t fingerprint_ = 0;
