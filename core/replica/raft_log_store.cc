@@ -20,9 +20,27 @@ Result<Message> parse_record(const WalRecord& record, const char* what) {
   return message;
 }
 
+// Creates every directory above the log's own (the WAL creates that one), each made durable in
+// its parent, so a crash cannot leave the log in a directory that vanished.
+Status create_parent_directories(FileSystem& file_system, const std::string& directory) {
+  std::size_t slash = directory.find('/');
+  while (slash != std::string::npos) {
+    const std::string parent = directory.substr(0, slash);
+    CAIRN_ASSIGN_OR_RETURN(const bool exists, file_system.exists(parent));
+    if (!exists) {
+      CAIRN_RETURN_IF_ERROR(file_system.create_directory(parent));
+      const std::size_t above = parent.rfind('/');
+      CAIRN_RETURN_IF_ERROR(file_system.sync_directory(above == std::string::npos ? "" : parent.substr(0, above)));
+    }
+    slash = directory.find('/', slash + 1);
+  }
+  return Status{};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(Runtime& runtime, const RaftLogStoreOptions& options) {
+  CAIRN_RETURN_IF_ERROR(create_parent_directories(runtime.file_system(), options.directory));
   WalOptions wal_options;
   wal_options.directory = options.directory;
   wal_options.max_segment_bytes = options.segment_bytes;
