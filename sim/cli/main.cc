@@ -4,6 +4,7 @@
 //   cairn-sim sweep SCENARIO --seeds A..B [--jobs J] [--json]
 //   cairn-sim matrix SCENARIO --seeds A..B [--jobs J]   (storage fault matrix, docs/storage.md)
 //   cairn-sim shrink SCENARIO --seed N [--check NAME] [--out FILE] [--max-runs K] [--json]
+//   cairn-sim check-history FILE --model register|cas-register|kv [--format F] [--max-states N] [--json]
 //
 // Exit status: 0 when every check passed (every seed, for sweep), 1 when a check failed, 2 for
 // bad input (flags, scenario file).

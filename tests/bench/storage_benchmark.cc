@@ -4,7 +4,9 @@
 //    synchronous level, locking mode and page size, writing the same rows: the overhead of the
 //    VFS and MVCC as a ratio, at 1 and at 1,000 rows per batch;
 //  - the write-ahead log with group commit (many fibers appending at once) against one
-//    fdatasync per record (one appender), with the records each sync carried.
+//    fdatasync per record (one appender), with the records each sync carried;
+//  - the write-ahead log with and without reading every batch back (WalOptions::verify_writes),
+//    with one and with 64 appenders, small and block-sized records.
 // Runs alternate engine and baseline several times so drift of the machine hits both alike.
 // Run: build/bin/cairn-bench-storage [DIRECTORY] (make bench). Figures: docs/benchmarks.md.
 #include <sqlite3.h>
@@ -149,10 +151,11 @@ struct WalFigures {
 };
 
 // `appenders` fibers append `records` records of `payload_bytes` between them.
-WalFigures wal_append(const std::string& directory, std::size_t appenders, std::size_t records, std::size_t payload_bytes) {
+WalFigures wal_append(const std::string& directory, std::size_t appenders, std::size_t records, std::size_t payload_bytes,
+                      bool verify_writes = true) {
   WalFigures figures;
   with_runtime(directory, [&](Runtime& runtime) {
-    auto log = WriteAheadLog::open_log(runtime, WalOptions{});
+    auto log = WriteAheadLog::open_log(runtime, WalOptions{.verify_writes = verify_writes});
     if (!log.ok()) {
       std::fprintf(stderr, "wal: %s\n", log.status().to_string().c_str());
       std::exit(1);
@@ -223,6 +226,26 @@ int main(int argc, char** argv) {
   std::printf("  one appender (one fdatasync per record) %10.0f records/s\n", median(serial));
   std::printf("  64 appenders (group commit)             %10.0f records/s  = %.1f x, %.1f records per sync\n",
               median(grouped), median(grouped) / median(serial), median(per_sync));
+
+  // Read-back on and off, alternating within each round so that drift hits both alike.
+  struct ReadBackCase {
+    std::size_t appenders;
+    std::size_t records;
+    std::size_t payload_bytes;
+  };
+  std::printf("\nwal append, every batch read back (verify_writes) vs not:\n");
+  for (const ReadBackCase wal : {ReadBackCase{1, 300, 100}, ReadBackCase{64, 5000, 100}, ReadBackCase{1, 300, 4000},
+                                 ReadBackCase{64, 5000, 4000}}) {
+    std::vector<double> verified, unverified;
+    for (int round = 0; round < kRounds; ++round) {
+      verified.push_back(wal_append(root + "/wal", wal.appenders, wal.records, wal.payload_bytes, true).records_per_second);
+      unverified.push_back(
+          wal_append(root + "/wal", wal.appenders, wal.records, wal.payload_bytes, false).records_per_second);
+    }
+    std::printf("  %2zu appender(s), %4zu-byte records: read back %10.0f records/s, not %10.0f records/s  = %.3f\n",
+                wal.appenders, wal.payload_bytes, median(verified), median(unverified),
+                median(verified) / median(unverified));
+  }
   std::filesystem::remove_all(root);
   return 0;
 }

@@ -1,9 +1,11 @@
 // `cairn-sim check-history` as a user meets it: exit 0 for a linearizable history, 1 with an
 // explanation for a violation, 2 when the budget runs out or the input is bad; one JSON object
-// with --json; and the simulator's own histories (`run --history`) check as linearizable.
+// with --json; the simulator's own histories (`run --history`) check as linearizable, and those
+// of a register with quorums too small to be linearizable do not.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 #include "tests/support/test_support.h"
@@ -105,6 +107,22 @@ TEST(CheckHistoryCli, TheSimulatorsHistoriesAreLinearizable) {
     Outcome check = cairn_sim("check-history --model register " + history);
     EXPECT_EQ(check.exit_code, 0) << scenario << "\n" << check.output;
   }
+}
+
+TEST(CheckHistoryCli, ARegisterWithTooSmallQuorumsIsCaught) {
+  // Quorums of one (R + W < N) let a read miss the latest write: not linearizable.
+  std::ifstream source(std::string(CAIRN_SOURCE_DIR) + "/scenarios/register_partitions.textproto");
+  std::stringstream text;
+  text << source.rdbuf();
+  std::string scenario = text.str();
+  scenario.replace(scenario.find("request_timeout_ms: 500"), 23, "request_timeout_ms: 500 read_quorum: 1 write_quorum: 1");
+  const std::string scenario_path = write_file("sloppy.textproto", scenario);
+  const std::string history = write_file("sloppy.jsonl", "");
+  Outcome run = cairn_sim("run " + scenario_path + " --seed 1 --history " + history);
+  ASSERT_NE(run.output.find("client ops"), std::string::npos) << run.output;
+  Outcome check = cairn_sim("check-history --model register " + history);
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find("reads \"c"), std::string::npos) << check.output;
 }
 
 }  // namespace

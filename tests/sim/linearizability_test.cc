@@ -229,6 +229,14 @@ TEST(Linearizability, UnknownCasMustBeAppliedWhenItsResultIsRead) {
             Verdict::kNotLinearizable);
 }
 
+TEST(Linearizability, UnknownCasThatNeverMatchedIsOmitted) {
+  // The value is never "1" after the cas is invoked, so it cannot have taken effect; its result
+  // "2" is read, but from the write. (Placing it last would not do: a cas cannot apply there.)
+  const History history{write(1, "1", 0, 10), write(1, "3", 11, 15), cas(2, "1", "2", 20, 0, Outcome::kUnknown),
+                        write(3, "2", 30, 40), read(4, "2", 50, 60)};
+  EXPECT_EQ(verdict(history), Verdict::kLinearizable);
+}
+
 TEST(Linearizability, UnknownWriteSeenOnlyByACasMustHaveTakenEffect) {
   EXPECT_EQ(verdict({write(1, "a", 0, 10), write(2, "b", 20, 0, Outcome::kUnknown), cas(3, "b", "c", 30, 40),
                      read(4, "c", 50, 60)}),
@@ -371,6 +379,37 @@ RC_GTEST_PROP(LinearizedSet, EncodingIsInjective, ()) {
   };
   RC_ASSERT(encode(first) == encode(first));
   RC_ASSERT(encode(first) != encode(second));
+}
+
+RC_GTEST_PROP(LinearizedSet, EncodingAfterEditsEqualsAFreshSetsEncoding, ()) {
+  // encode() keeps bounds between calls; edits in any order must not make them stale.
+  constexpr std::size_t kCapacity = 400;
+  LinearizedSet edited(kCapacity);
+  std::vector<bool> contents(kCapacity, false);
+  const auto steps = *rc::gen::resize(100, rc::gen::inRange(1, 600));
+  for (int step = 0; step < steps; ++step) {
+    // Mostly a growing prefix, as in a search, with erases anywhere.
+    std::size_t index = *rc::gen::inRange<std::size_t>(0, kCapacity);
+    if (*rc::gen::inRange(0, 4) != 0) index = std::find(contents.begin(), contents.end(), false) - contents.begin();
+    if (index == kCapacity) continue;
+    if (contents[index]) {
+      edited.erase(index);
+    } else {
+      edited.insert(index);
+    }
+    contents[index] = !contents[index];
+    if (*rc::gen::inRange(0, 3) != 0) continue;
+    LinearizedSet fresh(kCapacity);
+    for (std::size_t i = 0; i < kCapacity; ++i) {
+      if (contents[i]) fresh.insert(i);
+    }
+    std::vector<uint64_t> expected;
+    std::vector<uint64_t> actual;
+    fresh.encode(expected);
+    edited.encode(actual);
+    RC_ASSERT(actual == expected);
+    RC_ASSERT(edited.fingerprint() == fresh.fingerprint());
+  }
 }
 
 TEST(VisitedConfigurations, RemembersPairsOfSetAndState) {
