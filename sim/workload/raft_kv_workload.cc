@@ -202,7 +202,7 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
     const bool cas = !read && !lease_read && !stale_read && roll < (threshold += config_.cas_fraction());
     const bool remove = !read && !lease_read && !stale_read && !cas && roll < (threshold += config_.delete_fraction());
 
-    if (stale_read) {
+    if (stale_read && !config_.check_stale_reads()) {
       // Not linearizable by design: it must only return something that was written.
       auto value = client.get(key, proto::READ_STALE, deadline);
       ++stale_reads_;
@@ -220,7 +220,7 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
     operation.outcome = Outcome::kUnknown;
     std::string value = "c" + std::to_string(runtime.node_id()) + "-" + std::to_string(++operation_number);
     while (value.size() < value_bytes) value.push_back('.');
-    if (read || lease_read) {
+    if (read || lease_read || stale_read) {
       operation.function = Function::kRead;
     } else if (cas) {
       operation.function = Function::kCas;
@@ -242,7 +242,9 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
     Outcome outcome = Outcome::kUnknown;
     linearizability::Value observed = operation.value;
     if (operation.function == Function::kRead) {
-      auto result = client.get(key, lease_read ? proto::READ_LEASE : proto::READ_LINEARIZABLE, deadline);
+      const proto::ReadConsistency consistency =
+          stale_read ? proto::READ_STALE : lease_read ? proto::READ_LEASE : proto::READ_LINEARIZABLE;
+      auto result = client.get(key, consistency, deadline);
       if (result.ok()) {
         outcome = Outcome::kOk;
         observed = *result;

@@ -58,5 +58,21 @@ TEST(CheckersCatchBugs, WriteQuorumOfOneLeavesAcknowledgedWritesOnTooFewDisks) {
   EXPECT_GE(failing_seeds(sloppy, 20, proto::ACKNOWLEDGED_WRITES_DURABLE), 2);
 }
 
+TEST(CheckersCatchBugs, StaleReadsCheckedAsLinearizableFailUnderPartitions) {
+  // Follower reads may lag: recorded as if they were linearizable, the checker must catch them
+  // when partitions leave followers behind, while the same seeds pass when they are not.
+  auto scenario = load_scenario_file(CAIRN_SOURCE_DIR "/scenarios/raft_kv_partitions.textproto");
+  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+  proto::RaftKvWorkload& workload = *scenario->mutable_workload()->mutable_raft_kv();
+  workload.set_stale_read_fraction(0.4);
+  workload.set_read_fraction(0.1);
+  workload.set_lease_read_fraction(0);
+  scenario->set_duration_seconds(8);
+  EXPECT_EQ(failing_seeds(*scenario, 6, proto::LINEARIZABLE), 0);
+  proto::Scenario sloppy = *scenario;
+  sloppy.mutable_workload()->mutable_raft_kv()->set_check_stale_reads(true);
+  EXPECT_GE(failing_seeds(sloppy, 6, proto::LINEARIZABLE), 3);
+}
+
 }  // namespace
 }  // namespace cairn::sim
