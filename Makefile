@@ -33,6 +33,8 @@ test: build
 bench: build
 	$(BUILD_DIR)/bin/cairn-bench-runtime
 	$(BUILD_DIR)/bin/cairn-bench-storage
+	$(BUILD_DIR)/bin/cairn-bench-raft
+	$(BUILD_DIR)/bin/cairn-bench-linearizability
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)

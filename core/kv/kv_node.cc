@@ -31,7 +31,7 @@ Status KvNode::open_group(uint64_t group) {
   const std::string directory = options_.directory + "/g" + std::to_string(group);
   KvStateMachineOptions machine_options = options_.state_machine;
   machine_options.engine.path = directory + "/kv/data.db";
-  CAIRN_ASSIGN_OR_RETURN(auto machine, KvStateMachine::open(*runtime_, machine_options));
+  CAIRN_ASSIGN_OR_RETURN(auto machine, KvStateMachine::open_machine(*runtime_, machine_options));
   KvStateMachine* raw_machine = machine.get();
   replica::RaftReplicaOptions replica_options = options_.replica;
   replica_options.group = group;

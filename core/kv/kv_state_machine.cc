@@ -47,7 +47,7 @@ Status validate_command(const proto::KvCommand& command) {
   return Status{};
 }
 
-Result<std::unique_ptr<KvStateMachine>> KvStateMachine::open(Runtime& runtime, const KvStateMachineOptions& options) {
+Result<std::unique_ptr<KvStateMachine>> KvStateMachine::open_machine(Runtime& runtime, const KvStateMachineOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(auto engine, storage::KvEngine::open_engine(runtime, options.engine));
   std::unique_ptr<KvStateMachine> machine(new KvStateMachine(std::move(engine), options));
   CAIRN_RETURN_IF_ERROR(machine->load_applied());

@@ -43,7 +43,7 @@ struct KvStateMachineOptions {
 
 class KvStateMachine final : public replica::StateMachine {
  public:
-  static Result<std::unique_ptr<KvStateMachine>> open(Runtime& runtime, const KvStateMachineOptions& options);
+  static Result<std::unique_ptr<KvStateMachine>> open_machine(Runtime& runtime, const KvStateMachineOptions& options);
 
   const proto::RaftSnapshotMetadata& applied() const override { return applied_; }
   Result<std::vector<std::string>> apply(const std::vector<proto::RaftEntry>& entries,

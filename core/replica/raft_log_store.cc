@@ -39,7 +39,7 @@ Status create_parent_directories(FileSystem& file_system, const std::string& dir
 
 }  // namespace
 
-Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(Runtime& runtime, const RaftLogStoreOptions& options) {
+Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open_store(Runtime& runtime, const RaftLogStoreOptions& options) {
   CAIRN_RETURN_IF_ERROR(create_parent_directories(runtime.file_system(), options.directory));
   WalOptions wal_options;
   wal_options.directory = options.directory;

@@ -39,7 +39,7 @@ class RaftLogStore {
  public:
   // Opens (or creates) the log and replays it. CORRUPTION if a record that verified does not
   // parse or the entries do not follow each other; the WAL's own errors otherwise.
-  static Result<std::unique_ptr<RaftLogStore>> open(Runtime& runtime, const RaftLogStoreOptions& options);
+  static Result<std::unique_ptr<RaftLogStore>> open_store(Runtime& runtime, const RaftLogStoreOptions& options);
 
   // What recovery found (entries after the snapshot, the last hard state, the snapshot point),
   // handed over once: the Raft state machine keeps the entries from then on.

@@ -21,7 +21,7 @@ Result<std::unique_ptr<RaftReplica>> RaftReplica::start(Runtime& runtime, RaftRe
   RaftLogStoreOptions log_options;
   log_options.directory = options.directory + "/wal";
   log_options.segment_bytes = options.segment_bytes;
-  CAIRN_ASSIGN_OR_RETURN(auto log_store, RaftLogStore::open(runtime, log_options));
+  CAIRN_ASSIGN_OR_RETURN(auto log_store, RaftLogStore::open_store(runtime, log_options));
   std::unique_ptr<RaftReplica> replica(
       new RaftReplica(runtime, std::move(options), std::move(state_machine), std::move(log_store)));
   CAIRN_RETURN_IF_ERROR(replica->recover());

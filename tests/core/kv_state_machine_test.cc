@@ -56,10 +56,10 @@ proto::KvCommandResult result_of(const std::string& bytes) {
   return result;
 }
 
-std::unique_ptr<KvStateMachine> open_machine(Runtime& runtime, std::string path = "kv/data.db") {
+std::unique_ptr<KvStateMachine> open_state_machine(Runtime& runtime, std::string path = "kv/data.db") {
   KvStateMachineOptions options;
   options.engine.path = std::move(path);
-  auto machine = KvStateMachine::open(runtime, options);
+  auto machine = KvStateMachine::open_machine(runtime, options);
   EXPECT_TRUE(machine.ok()) << machine.status().to_string();
   return machine.ok() ? std::move(machine).value() : nullptr;
 }
@@ -67,7 +67,7 @@ std::unique_ptr<KvStateMachine> open_machine(Runtime& runtime, std::string path 
 TEST(KvStateMachine, ARetriedRequestIsAppliedOnceAndAnswersWithItsFirstResult) {
   SingleMachine machine(1);
   ASSERT_TRUE(machine.run([](Runtime& runtime) {
-    auto state = open_machine(runtime);
+    auto state = open_state_machine(runtime);
     ASSERT_NE(state, nullptr);
     ASSERT_TRUE(state->apply({command_entry(1, put(7, 1, "k", "first"))}, voters({1})).ok());
     ASSERT_TRUE(state->apply({command_entry(2, put(8, 1, "k", "other"))}, voters({1})).ok());
@@ -85,7 +85,7 @@ TEST(KvStateMachine, ARetriedRequestIsAppliedOnceAndAnswersWithItsFirstResult) {
 TEST(KvStateMachine, CompareAndSetSeesEarlierCommandsOfTheSameBatch) {
   SingleMachine machine(2);
   ASSERT_TRUE(machine.run([](Runtime& runtime) {
-    auto state = open_machine(runtime);
+    auto state = open_state_machine(runtime);
     ASSERT_NE(state, nullptr);
     auto results = state->apply({command_entry(1, cas(1, 1, "k", std::nullopt, "a")),
                                  command_entry(2, cas(2, 1, "k", std::nullopt, "b")),
@@ -106,7 +106,7 @@ TEST(KvStateMachine, TheAppliedPointSurvivesACrashAndTravelsInSnapshots) {
   SingleMachine machine(3);
   std::vector<std::string> chunks;
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto state = open_machine(runtime);
+    auto state = open_state_machine(runtime);
     ASSERT_NE(state, nullptr);
     proto::RaftEntry membership_entry;
     membership_entry.set_index(1);
@@ -116,7 +116,7 @@ TEST(KvStateMachine, TheAppliedPointSurvivesACrashAndTravelsInSnapshots) {
   }));
   machine.crash();
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto state = open_machine(runtime);
+    auto state = open_state_machine(runtime);
     ASSERT_NE(state, nullptr);
     EXPECT_EQ(state->applied().index(), 2u);
     EXPECT_EQ(state->applied().term(), 3u);
@@ -125,7 +125,7 @@ TEST(KvStateMachine, TheAppliedPointSurvivesACrashAndTravelsInSnapshots) {
     ASSERT_TRUE(exported.ok());
     chunks = *exported;
     // A fresh store that imports the snapshot is at the same point, with the same data.
-    auto other = open_machine(runtime, "other/data.db");
+    auto other = open_state_machine(runtime, "other/data.db");
     ASSERT_NE(other, nullptr);
     ASSERT_TRUE(other->verify_snapshot(chunks).ok());
     ASSERT_TRUE(other->import_snapshot(chunks).ok());
@@ -137,7 +137,7 @@ TEST(KvStateMachine, TheAppliedPointSurvivesACrashAndTravelsInSnapshots) {
   std::string damaged = chunks.front();
   damaged[damaged.size() / 2] ^= 0x20;
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto other = open_machine(runtime, "third/data.db");
+    auto other = open_state_machine(runtime, "third/data.db");
     ASSERT_NE(other, nullptr);
     std::vector<std::string> bad = chunks;
     bad.front() = damaged;
@@ -155,7 +155,7 @@ TEST(KvStateMachine, ReservedAndEmptyKeysAreRefused) {
 TEST(KvStateMachine, ScansNeverShowReservedKeys) {
   SingleMachine machine(4);
   ASSERT_TRUE(machine.run([](Runtime& runtime) {
-    auto state = open_machine(runtime);
+    auto state = open_state_machine(runtime);
     ASSERT_NE(state, nullptr);
     ASSERT_TRUE(state->apply({command_entry(1, put(1, 1, "a", "1")), command_entry(2, put(1, 2, "b", "2"))},
                              voters({1}))

@@ -49,7 +49,7 @@ RaftLogStoreOptions small_segments() {
 // Runs `body` with a freshly opened store, on the machine's next incarnation.
 void with_store(SingleMachine& machine, const std::function<void(RaftLogStore&)>& body) {
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto store = RaftLogStore::open(runtime, small_segments());
+    auto store = RaftLogStore::open_store(runtime, small_segments());
     ASSERT_TRUE(store.ok()) << store.status().to_string();
     body(**store);
   }));
@@ -143,7 +143,7 @@ TEST(RaftLogStore, AGapInTheEntriesIsCorruptionNotASilentlyShorterLog) {
   });
   machine.crash();
   ASSERT_TRUE(machine.run([](Runtime& runtime) {
-    auto store = RaftLogStore::open(runtime, small_segments());
+    auto store = RaftLogStore::open_store(runtime, small_segments());
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.status().code(), StatusCode::kCorruption) << store.status().to_string();
   }));
