@@ -50,6 +50,12 @@ void Progress::become_snapshot(uint64_t snapshot_index) {
   inflight_.clear();
 }
 
+void Progress::regressed(uint64_t hint) {
+  match_ = std::min(match_, hint);
+  match_at_last_heartbeat_ = std::min(match_at_last_heartbeat_, match_);
+  become_probe();
+}
+
 void Progress::snapshot_failed() {
   pending_snapshot_ = 0;
   become_probe();

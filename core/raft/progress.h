@@ -52,6 +52,9 @@ class Progress {
   // A rejection of the append after `rejected`: moves `next` back to `hint` + 1 (at most one
   // below the rejected index, never below match + 1). Returns false if the rejection is stale.
   bool rejected(uint64_t rejected, uint64_t hint);
+  // The follower lost entries it had acknowledged (storage damage): its log now matches at most
+  // up to `hint`. Match moves back and the leader probes again from there.
+  void regressed(uint64_t hint);
   // A heartbeat response: a probing leader may send again. A pipeline that acknowledged nothing
   // over a whole heartbeat interval while appends were outstanding has lost them (the network
   // drops messages): it falls back to probing, which resends from match + 1.

@@ -48,6 +48,7 @@ Raft::Raft(const RaftOptions& options, RaftRecoveredState recovered) : options_(
                           recovered.hard_state.commit());
   term_ = recovered.hard_state.term();
   vote_ = recovered.hard_state.vote();
+  catch_up_term_ = recovered.hard_state.catch_up_term();
   persisted_hard_state_ = recovered.hard_state;
   become_follower(term_, 0);
   reported_soft_state_ = SoftState{.leader = leader_, .role = role_};
@@ -183,7 +184,7 @@ void Raft::campaign() {
 }
 
 void Raft::start_election(bool pre_vote, bool transfer) {
-  if (!promotable()) return;
+  if (!promotable() || catching_up()) return;
   // A committed membership change that is not applied yet may make this replica a non-voter or
   // change the quorum it must win: campaign only once it is in force (as etcd does).
   if (!transfer && has_unapplied_membership_change()) return;
@@ -291,7 +292,10 @@ Status Raft::step_by_term(const proto::RaftMessage& message, bool& handled) {
 
 void Raft::handle_vote_request(const proto::RaftMessage& message) {
   const bool pre_vote = message.type() == proto::RAFT_PRE_VOTE;
-  const bool can_vote = vote_ == message.from() || (vote_ == 0 && leader_ == 0) || (pre_vote && message.term() > term_);
+  // A replica catching up may have lost entries it acknowledged: its vote could elect a leader
+  // without them. It votes again once a leader has restored them.
+  const bool can_vote = !catching_up() && (vote_ == message.from() || (vote_ == 0 && leader_ == 0) ||
+                                          (pre_vote && message.term() > term_));
   proto::RaftMessage response =
       make_message(pre_vote ? proto::RAFT_PRE_VOTE_RESPONSE : proto::RAFT_VOTE_RESPONSE, message.from());
   if (can_vote && log_.is_up_to_date(message.index(), message.log_term())) {
@@ -378,6 +382,8 @@ void Raft::handle_append(const proto::RaftMessage& message) {
   const std::optional<uint64_t> last_new = log_.try_append(message.index(), message.log_term(), entries);
   if (last_new.has_value()) {
     log_.commit_to(std::min(message.commit(), *last_new));
+    // Entries up to last_new are now the leader's own; its commit index counts if we hold it.
+    if (message.commit() <= *last_new) maybe_caught_up(message, message.commit());
     response.set_index(*last_new);
   } else {
     const uint64_t hint = log_.find_conflict_by_term(std::min(message.index(), log_.last_index()), message.log_term());
@@ -385,12 +391,15 @@ void Raft::handle_append(const proto::RaftMessage& message) {
     response.set_index(message.index());
     response.set_reject_hint(hint);
     response.set_log_term(log_.term(hint).value_or(0));
+    response.set_lost_entries(catching_up());
   }
   send(std::move(response));
 }
 
 void Raft::handle_heartbeat(const proto::RaftMessage& message) {
   log_.commit_to(std::min(message.commit(), log_.last_index()));
+  // A heartbeat's commit is at most what the leader knows we match (in its term: fresh).
+  if (message.commit() <= log_.last_index()) maybe_caught_up(message, message.commit());
   proto::RaftMessage response = make_message(proto::RAFT_HEARTBEAT_RESPONSE, message.from());
   response.set_heartbeat_round(message.heartbeat_round());
   send(std::move(response));
@@ -404,6 +413,7 @@ void Raft::handle_snapshot(const proto::RaftMessage& message) {
   } else if (log_.matches(snapshot.index(), snapshot.term())) {
     // We hold the snapshot's last entry: our log already contains what it covers.
     log_.commit_to(snapshot.index());
+    maybe_caught_up(message, snapshot.index());
     response.set_index(snapshot.index());
   } else {
     auto membership = Membership::from_proto(snapshot.membership());
@@ -413,9 +423,18 @@ void Raft::handle_snapshot(const proto::RaftMessage& message) {
     snapshot_membership_ = membership_;
     membership_history_.clear();
     pending_snapshot_install_ = snapshot;
+    maybe_caught_up(message, snapshot.index());
     response.set_index(snapshot.index());
   }
   send(std::move(response));
+}
+
+void Raft::maybe_caught_up(const proto::RaftMessage& message, uint64_t commit_held) {
+  // A leader elected after the loss was elected without us, so (as with a crashed replica) it
+  // holds every committed entry; once it has committed an entry of its own term, everything
+  // committed earlier — whatever our lost acknowledgements helped commit — is at or below it.
+  if (catch_up_term_ == 0 || message.term() <= catch_up_term_ || commit_held == 0) return;
+  if (log_.term(commit_held) == message.term()) catch_up_term_ = 0;
 }
 
 void Raft::handle_timeout_now() {
@@ -446,6 +465,11 @@ void Raft::handle_append_response(const proto::RaftMessage& message) {
     }
     uint64_t hint = message.reject_hint();
     if (message.log_term() > 0) hint = log_.find_conflict_by_term(hint, message.log_term());
+    if (message.lost_entries() && hint < progress.match()) {
+      progress.regressed(hint);  // what we counted as held there is gone
+      send_append(message.from(), false);
+      return;
+    }
     if (progress.rejected(message.index(), hint)) send_append(message.from(), false);
     return;
   }
@@ -871,6 +895,7 @@ proto::RaftHardState Raft::hard_state() const {
   state.set_term(term_);
   state.set_vote(vote_);
   state.set_commit(log_.committed());
+  state.set_catch_up_term(catch_up_term_);
   return state;
 }
 
@@ -886,7 +911,8 @@ bool Raft::has_ready() const {
   const proto::RaftHardState current = hard_state();
   const bool hard_state_changed = current.term() != persisted_hard_state_.term() ||
                                   current.vote() != persisted_hard_state_.vote() ||
-                                  current.commit() != persisted_hard_state_.commit();
+                                  current.commit() != persisted_hard_state_.commit() ||
+                                  current.catch_up_term() != persisted_hard_state_.catch_up_term();
   return append_pending_ || heartbeat_pending_ || !messages_.empty() || !read_states_.empty() ||
          hard_state_changed || pending_snapshot_install_.has_value() || log_.stable_index() < log_.last_index() ||
          log_.has_next_committed_entries() || !(SoftState{.leader = leader_, .role = role_} == reported_soft_state_);
@@ -900,7 +926,7 @@ Ready Raft::ready() {
   if (!(soft == reported_soft_state_)) ready.soft_state = soft;
   const proto::RaftHardState current = hard_state();
   if (current.term() != persisted_hard_state_.term() || current.vote() != persisted_hard_state_.vote() ||
-      current.commit() != persisted_hard_state_.commit()) {
+      current.commit() != persisted_hard_state_.commit() || current.catch_up_term() != persisted_hard_state_.catch_up_term()) {
     ready.hard_state = current;
   }
   ready.snapshot = pending_snapshot_install_;

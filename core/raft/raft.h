@@ -121,6 +121,9 @@ class Raft {
   const Progress* progress(ReplicaId replica) const;
   ReplicaId transfer_target() const { return transfer_target_; }
   bool lease_valid() const;
+  // The replica lost entries it may have acknowledged and is waiting for a leader of a later
+  // term to restore them (RaftHardState.catch_up_term): no votes, no campaigns meanwhile.
+  bool catching_up() const { return catch_up_term_ != 0; }
   proto::RaftHardState hard_state() const;
 
  private:
@@ -162,6 +165,9 @@ class Raft {
   void handle_read_index_request(const proto::RaftMessage& message);
   void handle_read_index_response(const proto::RaftMessage& message);
   void handle_timeout_now();
+  // Ends catching up once a leader of a later term has told us a commit index, at an entry of
+  // its term, that our log holds as the leader's.
+  void maybe_caught_up(const proto::RaftMessage& message, uint64_t commit_held);
   void send_timeout_now(ReplicaId to);
   void flush_batched_output();
   Status validate(const proto::RaftMessage& message) const;
@@ -204,6 +210,7 @@ class Raft {
   uint64_t term_ = 0;
   ReplicaId vote_ = 0;
   ReplicaId leader_ = 0;
+  uint64_t catch_up_term_ = 0;
   uint64_t now_ = 0;  // ticks since this instance started
   uint32_t election_elapsed_ = 0;
   uint32_t heartbeat_elapsed_ = 0;

@@ -224,7 +224,9 @@ std::vector<std::string> RaftTestCluster::stabilize(int max_rounds) {
     if (in_flight_.empty()) return delivered;
     for (std::size_t pending = in_flight_.size(); pending > 0; --pending) delivered.push_back(*deliver_next());
   }
-  CAIRN_PANIC("the cluster did not stabilize within " + std::to_string(max_rounds) + " rounds");
+  std::string last;
+  for (std::size_t i = delivered.size() > 12 ? delivered.size() - 12 : 0; i < delivered.size(); ++i) last += "\n  " + delivered[i];
+  CAIRN_PANIC("the cluster did not stabilize within " + std::to_string(max_rounds) + " rounds; last deliveries:" + last);
 }
 
 void RaftTestCluster::tick(ReplicaId id) {
@@ -247,6 +249,20 @@ void RaftTestCluster::restart(ReplicaId id) {
                                .entries = replica.disk.entries};
   replica.raft = std::make_unique<Raft>(options_for(id), std::move(recovered));
   observe(id);
+}
+
+void RaftTestCluster::lose_durable_suffix(ReplicaId id, std::size_t count, bool detected) {
+  Replica& replica = replicas_.at(id);
+  CAIRN_ASSERT(replica.raft == nullptr, "storage damage is found at a restart: crash the replica first");
+  std::vector<proto::RaftEntry>& entries = replica.disk.entries;
+  const std::size_t lost = std::min(count, entries.size());
+  // What the state machine applied stays (it is stored apart, with its index).
+  const uint64_t keep_from = replica.disk.state.applied_index;
+  std::size_t kept = entries.size() - lost;
+  while (kept < entries.size() && entries[kept].index() <= keep_from) ++kept;
+  if (kept == entries.size()) return;
+  entries.resize(kept);
+  if (detected) replica.disk.hard_state.set_catch_up_term(std::max<uint64_t>(replica.disk.hard_state.term(), 1));
 }
 
 Status RaftTestCluster::compact(ReplicaId id, uint64_t index) {

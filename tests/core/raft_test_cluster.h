@@ -72,6 +72,10 @@ class RaftTestCluster {
   void tick(ReplicaId id);
   void crash(ReplicaId id);
   void restart(ReplicaId id);
+  // Storage damage at a crash: the last `count` durable entries of a (crashed) replica are gone.
+  // With `detected`, recovery knows (as after a damaged write-ahead log) and restarts the replica
+  // catching up; without, the loss is silent — what Raft cannot survive.
+  void lose_durable_suffix(ReplicaId id, std::size_t count, bool detected);
   // Compacts `id`'s log up to `index` and persists the snapshot point.
   Status compact(ReplicaId id, uint64_t index);
 
