@@ -262,7 +262,11 @@ Status RaftReplica::process_ready() {
   if (ready.snapshot) {
     CAIRN_RETURN_IF_ERROR(install_snapshot(*ready.snapshot, ready.hard_state.value_or(raft_->hard_state())));
   }
-  CAIRN_RETURN_IF_ERROR(log_store_->save(ready.hard_state, ready.entries));
+  // Every batch of entries carries the whole hard state, so if storage damage ever costs a
+  // batch in the middle of the log, a later batch still says which term and vote are current.
+  std::optional<proto::RaftHardState> hard_state = ready.hard_state;
+  if (!hard_state && !ready.entries.empty()) hard_state = raft_->hard_state();
+  CAIRN_RETURN_IF_ERROR(log_store_->save(hard_state, ready.entries));
   // 2. Send.
   for (const proto::RaftMessage& message : ready.messages) {
     if (message.type() == proto::RAFT_SNAPSHOT) {

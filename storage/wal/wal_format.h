@@ -55,14 +55,18 @@
 // non-zero types, and lengths that add up exactly to the records length. Recovery accepts or
 // drops whole batches, so a caller's group of records is durable all or nothing.
 //
-// Why durable_through: every batch is written only after the one before it was synced, so at
-// most one batch (the last) can be torn by a crash. If a batch at offset X is invalid but a later
-// valid batch header of the same segment says durable_through >= the first index expected at X,
-// the damaged batch had been synced: that is corruption, and recovery refuses to continue. If no
-// later header vouches for it, the damage is a torn tail and the file is truncated at X.
-// Limitation: when the LAST synced batch is corrupted and nothing was written after it, nothing
-// vouches for it, so it cannot be told from a torn tail; recovery truncates it and says so in its
-// report, and consensus must then treat the node as having lost that suffix.
+// Why durable_through: every batch is written only after the one before it was synced (and read
+// back), so at most one batch (the last) can be torn by a crash. If a batch at offset X is
+// invalid but a valid batch header of the same segment after the last valid batch says
+// durable_through >= the first index expected at X, the damaged batch had been synced: that is
+// corruption, and recovery refuses to continue. (Such a header is looked for at every 512-byte
+// sector, X included: a misdirected write leaves a copy of its batch, header first, at another
+// sector, perhaps over the batch it damaged.) If no header vouches for it, the damage is a torn
+// tail and the file is truncated at X.
+// Limitation: when the LAST synced batch is corrupted on the medium after the writer read it
+// back, and nothing was written after it, nothing vouches for it, so it cannot be told from a
+// torn tail; recovery truncates it and says so in its report, and consensus must then treat the
+// node as having lost that suffix.
 #pragma once
 
 #include <array>

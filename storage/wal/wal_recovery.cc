@@ -70,10 +70,16 @@ Status damaged_sealed_segment(const std::string& path, const InvalidBatch& inval
 }
 
 Status damaged_synced_batch(const std::string& path, const InvalidBatch& invalid, const VouchingBatch& vouching) {
+  // A voucher off a block boundary, or at the damaged batch's own offset, is not where the writer
+  // put it: the copy a misdirected write left behind (and maybe the cause of the damage).
+  const bool out_of_place = vouching.offset % kBlockSize != 0 || vouching.offset <= invalid.offset;
   return Status::corruption("WAL corruption in " + path + " at " + offset_text(invalid.offset) + " (index " +
-                            std::to_string(invalid.expected_index) + "): " + invalid.reason + "; the batch at " +
-                            offset_text(vouching.offset) + " is durable through index " +
-                            std::to_string(vouching.header.durable_through) +
+                            std::to_string(invalid.expected_index) + "): " + invalid.reason + "; the batch header at " +
+                            offset_text(vouching.offset) +
+                            (out_of_place ? " (out of place: a misdirected write of batch " +
+                                                std::to_string(vouching.header.first_index) + ")"
+                                          : std::string()) +
+                            " is durable through index " + std::to_string(vouching.header.durable_through) +
                             ", so the damaged batch had been synced: this is damage, not a torn write. "
                             "Nothing was truncated: repair this node's log from its peers");
 }
@@ -93,22 +99,66 @@ Status truncate_torn_tail(Segment& segment, const InvalidBatch& invalid, uint64_
   return {};
 }
 
+// How often recovery writes the tail when it does not read back. The tail may hold acknowledged
+// records; three failures in a row mean the disk cannot be trusted with them.
+constexpr int kTailWriteAttempts = 3;
+
+// Writes `bytes` at `offset` and (if `verify_writes`) reads them back, without syncing.
+Status write_tail_once(Segment& segment, uint64_t offset, std::span<const std::byte> bytes, bool verify_writes) {
+  CAIRN_RETURN_IF_ERROR(segment.file->write(offset, bytes)
+                            .with_context("rewriting the tail of " + segment.path + " at " + offset_text(offset)));
+  if (!verify_writes) return {};
+  std::vector<std::byte> buffer;
+  return read_back(*segment.file, segment.path, offset, bytes, "rewritten WAL tail", buffer);
+}
+
 // Step 5 of wal_recovery.h: writes the last valid batch (or the header block) again and syncs.
-Status make_tail_durable(Segment& segment, const BatchWalk& walk, std::span<const std::byte> header_block) {
+//
+// Unlike an append, the rewrite is read back BEFORE it is synced, and written again from memory
+// until it reads back. The batch it rewrites may be acknowledged and its only copy, and a
+// rewrite that went astray can land over that very batch, shifted by a few sectors (its zero
+// padding over the header, say). Synced, and with a crash before the retry, that damage would be
+// vouched for by nothing (the stray copy is of the damaged batch itself, whose durable_through
+// is below its own first index) and the next open would drop acknowledged records as a torn
+// tail. Verified first, the sync only ever makes the intended bytes durable at their place;
+// what a stray write did elsewhere is either past the end (dropped with the tail) or inside
+// batches that this one vouches for (reported as CORRUPTION).
+Status make_tail_durable(Segment& segment, const BatchWalk& walk, std::span<const std::byte> header_block,
+                         bool verify_writes) {
+  std::vector<std::byte> extent;
+  uint64_t offset = 0;
   if (walk.last_batch.empty()) {
-    CAIRN_RETURN_IF_ERROR(segment.file->write(0, header_block).with_context("rewriting the header of " + segment.path));
+    extent.assign(header_block.begin(), header_block.end());
   } else {
-    std::vector<std::byte> extent(batch_extent(walk.last_batch.size() - kBatchHeaderSize));
+    extent.resize(batch_extent(walk.last_batch.size() - kBatchHeaderSize));
     std::copy(walk.last_batch.begin(), walk.last_batch.end(), extent.begin());
-    CAIRN_RETURN_IF_ERROR(segment.file->write(walk.last_batch_offset, extent)
-                              .with_context("rewriting the last batch of " + segment.path));
+    offset = walk.last_batch_offset;
   }
+  Status written;
+  for (int attempt = 0; attempt < kTailWriteAttempts; ++attempt) {
+    written = write_tail_once(segment, offset, extent, verify_writes);
+    // Only a mismatch is worth another try: a failed write or read is returned as it is.
+    if (written.code() != StatusCode::kCorruption) break;
+  }
+  if (written.code() == StatusCode::kCorruption) {
+    return written.with_context(std::to_string(kTailWriteAttempts) + " attempts to rewrite the tail failed");
+  }
+  CAIRN_RETURN_IF_ERROR(written);
   return segment.file->sync().with_context("syncing " + segment.path);
 }
 
+// Where the search for a vouching header starts: right after the last bytes that the walk
+// validated (the header's meaningful bytes when no batch is valid). The padding after them is
+// where a misdirected write may have put the copy that vouches for the invalid batch after it.
+uint64_t vouching_search_start(const BatchWalk& walk) {
+  if (walk.last_batch.empty()) return kSegmentHeaderSize;
+  return walk.last_batch_offset + walk.last_batch.size();
+}
+
 // Opens, validates and indexes one segment; for the last one, also repairs a torn tail.
+
 Result<std::shared_ptr<Segment>> recover_segment(FileSystem& file_system, const SegmentName& name, bool is_last,
-                                                 std::optional<uint64_t> expected_first_index,
+                                                 std::optional<uint64_t> expected_first_index, bool verify_writes,
                                                  WalRecoveryReport& report) {
   auto segment = std::make_shared<Segment>();
   segment->path = name.path;
@@ -140,20 +190,20 @@ Result<std::shared_ptr<Segment>> recover_segment(FileSystem& file_system, const 
   if (walk.invalid) {
     if (!is_last) return damaged_sealed_segment(name.path, *walk.invalid);
     CAIRN_ASSIGN_OR_RETURN(std::optional<VouchingBatch> vouching,
-                           find_vouching_batch(*segment->file, name.path, segment->salt, walk.invalid->offset, size,
-                                               walk.invalid->expected_index));
+                           find_vouching_batch(*segment->file, name.path, segment->salt,
+                                               vouching_search_start(walk), size, walk.invalid->expected_index));
     if (vouching) return damaged_synced_batch(name.path, *walk.invalid, *vouching);
     CAIRN_RETURN_IF_ERROR(truncate_torn_tail(*segment, *walk.invalid, size, report));
   }
   segment->records = std::move(walk.records);
   segment->end_offset = walk.end_offset;
-  if (is_last) CAIRN_RETURN_IF_ERROR(make_tail_durable(*segment, walk, header_block));
+  if (is_last) CAIRN_RETURN_IF_ERROR(make_tail_durable(*segment, walk, header_block, verify_writes));
   return segment;
 }
 
 }  // namespace
 
-Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory) {
+Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory, bool verify_writes) {
   RecoveredLog recovered;
   WalRecoveryReport& report = recovered.report;
   CAIRN_RETURN_IF_ERROR(ensure_directory(file_system, directory));
@@ -164,7 +214,8 @@ Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view direc
   for (std::size_t i = 0; i < names.size(); ++i) {
     const bool is_last = i + 1 == names.size();
     CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Segment> segment,
-                           recover_segment(file_system, names[i], is_last, expected_first_index, report));
+                           recover_segment(file_system, names[i], is_last, expected_first_index, verify_writes,
+                                           report));
     expected_first_index = segment->next_index();
     report.records += segment->records.size();
     recovered.segments.push_back(std::move(segment));

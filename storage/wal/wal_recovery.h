@@ -12,16 +12,24 @@
 //     created: a bad header, a first index that differs from its name or does not follow the
 //     previous segment, or any invalid batch, or bytes after the last batch, is CORRUPTION
 //     naming the file and offset.
-//  4. The last segment is walked batch by batch. At the first invalid batch (offset X), a later
-//     valid batch header with durable_through >= the index expected at X proves the damaged batch
-//     had been synced: CORRUPTION naming file, offset and index; nothing is truncated. Otherwise
-//     it is a torn tail: the file is truncated to X and the report says what was dropped.
+//  4. The last segment is walked batch by batch. At the first invalid batch (offset X), a valid
+//     batch header with durable_through >= the index expected at X proves the damaged batch had
+//     been synced: CORRUPTION naming file, offset and index; nothing is truncated. It is looked
+//     for at every sector from the end of the last valid batch's records on, X itself included,
+//     not only at later block boundaries: a misdirected write leaves a copy of its batch, header
+//     first, at any sector, perhaps over the batch it destroyed (wal_segment_scanner.h).
+//     Otherwise it is a torn tail: the file is truncated to X and the report says what was
+//     dropped.
 //  5. The last valid batch of the last segment (or its header, if it holds no batch) is written
 //     again and the file and directory are synced. After a failed fsync Linux may keep showing
 //     data it never wrote and marks it clean (so a plain fsync would not write it); rewriting
 //     the only batch that can be in that state makes everything recovered durable before a new
 //     batch claims it in its durable_through. Only the last batch can be unsynced: the writer
-//     writes a batch only after the previous one was synced.
+//     writes a batch only after the previous one was synced and read back. With
+//     `verify_writes`, the rewrite is read back before the sync, and written again from memory
+//     until it reads back as written (up to three times, then CORRUPTION): a rewrite that went
+//     astray may have landed over the very batch it rewrites, and only verified bytes may be
+//     synced over what may be acknowledged records (wal_recovery.cc says why).
 // Read errors (EIO) anywhere are returned as errors naming the file and offset; recovery never
 // truncates or removes anything because of one.
 #pragma once
@@ -44,6 +52,6 @@ struct RecoveredLog {
   WalRecoveryReport report;
 };
 
-Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory);
+Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory, bool verify_writes);
 
 }  // namespace cairn::wal

@@ -88,17 +88,19 @@ Result<BatchWalk> walk_batches(File& file, const std::string& path, uint64_t sal
 }
 
 Result<std::optional<VouchingBatch>> find_vouching_batch(File& file, const std::string& path, uint64_t salt,
-                                                         uint64_t after, uint64_t file_size, uint64_t expected_index) {
+                                                         uint64_t from, uint64_t file_size, uint64_t expected_index) {
+  static_assert(kScanChunkBytes % kSectorSize == 0 && kBlockSize % kSectorSize == 0);
   std::vector<std::byte> chunk;
-  // Block-aligned candidates strictly after `after`, read a chunk of blocks at a time.
-  for (uint64_t chunk_start = align_to_block(after + 1); chunk_start < file_size; chunk_start += kScanChunkBytes) {
+  // Sector-aligned candidates from `from` on, read a chunk of sectors at a time.
+  const uint64_t first = (from + kSectorSize - 1) / kSectorSize * kSectorSize;
+  for (uint64_t chunk_start = first; chunk_start < file_size; chunk_start += kScanChunkBytes) {
     const uint64_t length = std::min(kScanChunkBytes, file_size - chunk_start);
     chunk.resize(length);
     CAIRN_RETURN_IF_ERROR(read_exactly(file, path, chunk_start, chunk));
-    for (uint64_t block = 0; block + kBatchHeaderSize <= length; block += kBlockSize) {
-      Result<BatchHeader> header = decode_batch_header(std::span<const std::byte>(chunk).subspan(block), salt);
+    for (uint64_t sector = 0; sector + kBatchHeaderSize <= length; sector += kSectorSize) {
+      Result<BatchHeader> header = decode_batch_header(std::span<const std::byte>(chunk).subspan(sector), salt);
       if (header.ok() && header->durable_through >= expected_index) {
-        return std::optional<VouchingBatch>(VouchingBatch{.offset = chunk_start + block, .header = *header});
+        return std::optional<VouchingBatch>(VouchingBatch{.offset = chunk_start + sector, .header = *header});
       }
     }
   }

@@ -1,6 +1,6 @@
 // Reading a segment file back during recovery: walking its batches from block 1 and validating
-// every header and record, and searching the rest of the file for a later batch header that
-// proves an invalid batch had been synced (the torn-tail-or-corruption decision of wal_format.h).
+// every header and record, and searching the rest of the file for a batch header that proves an
+// invalid batch had been synced (the torn-tail-or-corruption decision of wal_format.h).
 //
 // These functions only read. Damage is not an error here: a walk that meets an invalid batch
 // stops and says where and why, and the caller decides (recovery: torn tail or corruption).
@@ -24,6 +24,9 @@
 namespace cairn::wal {
 
 inline constexpr uint64_t kScanChunkBytes = uint64_t{1} << 20;
+// The finest step by which a misdirected write can displace a batch (a disk sector): a stray
+// copy of a batch header can start at any multiple of it, not only at block boundaries.
+inline constexpr uint64_t kSectorSize = 512;
 
 // Where and why a walk stopped before the end of the file.
 struct InvalidBatch {
@@ -52,10 +55,17 @@ struct VouchingBatch {
   BatchHeader header;
 };
 
-// The first block-aligned offset in (after, file_size) holding a batch header that is valid under
+// The first sector-aligned offset in [from, file_size) holding a batch header that is valid under
 // `salt` and whose durable_through is at least `expected_index`, if there is one.
+//
+// Why every sector and not only block boundaries: the writer writes a batch header only after
+// every index up to its durable_through was synced (and read back), so such a header proves it
+// wherever it lies. A misdirected write leaves a copy of its batch, header first, at a sector
+// of the same file, perhaps over the very batch it damaged (the header then sits at the invalid
+// batch's own offset) or inside it; with nothing written after, that copy is the only witness
+// that the damaged batch had been acknowledged. Forging one still needs the segment's salt.
 Result<std::optional<VouchingBatch>> find_vouching_batch(File& file, const std::string& path, uint64_t salt,
-                                                         uint64_t after, uint64_t file_size, uint64_t expected_index);
+                                                         uint64_t from, uint64_t file_size, uint64_t expected_index);
 
 // Whether every byte in [from, file_size) is zero.
 Result<bool> zero_from(File& file, const std::string& path, uint64_t from, uint64_t file_size);

@@ -30,9 +30,16 @@ struct WalOptions {
   // Bounds of the queue of appended records waiting for the writer: appenders block while
   // adding theirs would exceed either. A caller's group (append_batch) must fit in them on its
   // own. Bytes count record headers (24 bytes each) as well as payloads. Memory use of the log's
-  // write path is at most about twice these (the queue plus the batch being written).
+  // write path is at most about three times these (the queue, the batch being written, and its
+  // read-back copy while verify_writes reads it back; twice without).
   std::size_t max_pending_records = 4096;
   uint64_t max_pending_bytes = uint64_t{64} << 20;
+  // Read every write back and compare it byte for byte before it counts as done: a batch after
+  // its sync and before its appenders are released, a new segment's header, recovery's rewrite
+  // of the tail (before its sync). A write that comes back different (a flipped bit, a write
+  // that landed elsewhere) fails like a failed sync, so an acknowledged record is never one the
+  // file did not take. Turn it off only to measure what it costs or to show what it prevents.
+  bool verify_writes = true;
 };
 
 // INVALID_ARGUMENT naming the first option out of range.
@@ -57,6 +64,8 @@ struct WalCounters {
   uint64_t syncs = 0;            // fsyncs issued: of segment files and of the directory
   uint64_t segments_created = 0;
   uint64_t segments_removed = 0;
+  uint64_t batches_read_back = 0;   // batches read back and compared after their sync (verify_writes)
+  uint64_t read_back_failures = 0;  // of those, batches that differed from what was written or could not be read
 };
 
 }  // namespace cairn

@@ -13,6 +13,10 @@
 namespace cairn {
 namespace {
 
+// The read-back buffer is reused between batches up to this size: ordinary group commits then
+// cost no allocation (or, above the allocator's mmap threshold, no page faults) per batch.
+constexpr std::size_t kKeptReadBackBufferBytes = std::size_t{1} << 20;
+
 // Lays out one batch (header, records, zero padding) for a segment with `salt`, and the
 // location each record will have once the batch is written at `offset`. Frees each group's
 // payload copy once it is in the batch, so that the write path holds the queue plus one batch,
@@ -54,13 +58,14 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_log(Runtime& runtime,
   CAIRN_RETURN_IF_ERROR(validate_wal_options(options));
   if (first_index_if_new == 0) return Status::invalid_argument("the first index of a new WAL must be at least 1");
   FileSystem& file_system = runtime.file_system();
-  CAIRN_ASSIGN_OR_RETURN(wal::RecoveredLog recovered, wal::recover_log(file_system, options.directory));
+  CAIRN_ASSIGN_OR_RETURN(wal::RecoveredLog recovered,
+                         wal::recover_log(file_system, options.directory, options.verify_writes));
   WalRecoveryReport& report = recovered.report;
   if (recovered.segments.empty()) {
     uint64_t syncs = 0;
     CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<wal::Segment> segment,
                            wal::create_segment(file_system, options.directory, first_index_if_new,
-                                               runtime.random().next_u64(), syncs));
+                                               runtime.random().next_u64(), options.verify_writes, syncs));
     recovered.segments.push_back(std::move(segment));
     report.created = true;
     report.segments = 1;
@@ -176,6 +181,7 @@ Status WriteAheadLog::write_batch(std::vector<wal::PendingGroup>& groups) {
                                           std::to_string(offset)));
   ++counters_.syncs;
   CAIRN_RETURN_IF_ERROR(segment->file->sync().with_context("syncing " + segment->path));
+  CAIRN_RETURN_IF_ERROR(verify_batch(*segment, offset, buffer, first_index, first_index + record_count - 1));
 
   segment->records.insert(segment->records.end(), locations.begin(), locations.end());
   segment->end_offset = offset + extent;
@@ -185,10 +191,26 @@ Status WriteAheadLog::write_batch(std::vector<wal::PendingGroup>& groups) {
   return {};
 }
 
+Status WriteAheadLog::verify_batch(const wal::Segment& segment, uint64_t offset, std::span<const std::byte> batch,
+                                  uint64_t first_index, uint64_t last_index) {
+  if (!options_.verify_writes) return {};
+  ++counters_.batches_read_back;
+  const Status verified = wal::read_back(*segment.file, segment.path, offset, batch, "WAL batch", read_back_buffer_);
+  // Kept for the next batch, unless a big one would pin its size for good.
+  if (read_back_buffer_.capacity() > kKeptReadBackBufferBytes) std::vector<std::byte>().swap(read_back_buffer_);
+  if (verified.ok()) return {};
+  ++counters_.read_back_failures;
+  // The batch is synced but wrong (or unreadable): its records must not be acknowledged. What
+  // the medium holds is left to recovery, exactly as after a failed fsync.
+  return Status(verified.code(), verified.message() + "; records " + std::to_string(first_index) + " to " +
+                                     std::to_string(last_index) + " are not acknowledged");
+}
+
 Status WriteAheadLog::start_segment(uint64_t first_index) {
   uint64_t syncs = 0;
-  Result<std::shared_ptr<wal::Segment>> created = wal::create_segment(
-      runtime_->file_system(), options_.directory, first_index, runtime_->random().next_u64(), syncs);
+  Result<std::shared_ptr<wal::Segment>> created =
+      wal::create_segment(runtime_->file_system(), options_.directory, first_index, runtime_->random().next_u64(),
+                          options_.verify_writes, syncs);
   counters_.syncs += syncs;
   if (!created.ok()) return created.status();
   segments_.push_back(std::move(created).value());

@@ -9,12 +9,16 @@
 //    and synced), then return their index. A batch is durable all or nothing.
 //  - Group commit: one writer fiber, owned by the log, takes everything that appenders have
 //    queued (within the queue's bounds and the segment size), writes it as ONE batch and syncs
-//    the segment once, then releases every appender in it. While a batch syncs, new appends
-//    queue up for the next one; so at most one batch is ever written but not yet synced.
-//  - A failed write, sync, segment creation or removal is sticky: that append and every queued
-//    and later one fails with the same error, without touching the disk, until the log is
-//    reopened (recovered). Reads of durable records keep working. The log cannot know what a
-//    failed fsync lost, so only recovery may decide what is on disk.
+//    the segment once, reads the batch back and compares it with what it wrote (unless
+//    WalOptions::verify_writes is off), then releases every appender in it. While a batch syncs,
+//    new appends queue up for the next one; so at most one batch is ever written but not yet
+//    synced and verified.
+//  - A failed write, sync, read-back, segment creation or removal is sticky: that append and
+//    every queued and later one fails with the same error, without touching the disk, until the
+//    log is reopened (recovered). A batch that does not read back as written is CORRUPTION
+//    naming the file and offset (IO_ERROR if it could not be read), and none of its records is
+//    acknowledged. Reads of durable records keep working. The log cannot know what a failed
+//    fsync lost or where a misdirected write went, so only recovery may decide what is on disk.
 //  - read() returns durable records only (an index is readable once its append has returned)
 //    and verifies the record's checksum on every read.
 //  - Bad input (type 0, a record over max_record_bytes, an empty batch, a batch that can never fit
@@ -23,18 +27,20 @@
 // Durability and what recovery can and cannot tell (see wal_format.h): a torn tail (the one
 // unsynced batch, half-written by a crash) is truncated and reported in recovery_report();
 // damage to a batch that a later batch proves was synced is CORRUPTION, and open_log() fails
-// naming the file, offset and index rather than dropping acknowledged records. If the LAST
-// synced batch is damaged and nothing was written after it, it cannot be told from a torn tail:
-// it is dropped and reported, and consensus must treat the node as having lost that suffix.
+// naming the file, offset and index rather than dropping acknowledged records. Read-back makes
+// sure the last acknowledged batch reached the file intact; if the medium damages it LATER and
+// nothing was written after it, it cannot be told from a torn tail: it is dropped and reported,
+// and consensus must treat the node as having lost that suffix.
 // A missing or empty directory is a new log: telling a lost log (replaced disk) from a new one is
 // the caller's job (the node's identity file, Raft's hard state).
 //
 // Costs: the read-by-index map takes 16 bytes per record held (wal_segment.h); the write path
-// holds at most the queue's bounds plus one batch being written (WalOptions); recovery reads the
-// whole log once, holding at most two batches at a time. Every batch is padded to a 4 KiB block,
-// so a lightly loaded log spends a block per sync however small its records (the price of
-// block-aligned batches, which let recovery find later batch headers after damage). Each
-// segment keeps a file handle open.
+// holds at most the queue's bounds plus one batch being written and its read-back copy
+// (WalOptions); each batch is read back once, from the page cache on a real disk (a few percent
+// for large batches, docs/benchmarks.md); recovery reads the whole log once, holding at most two
+// batches at a time. Every batch is padded to a 4 KiB block, so a lightly loaded log spends a
+// block per sync however small its records (the price of block-aligned batches, which let
+// recovery find later batch headers after damage). Each segment keeps a file handle open.
 //
 // Fibers: every method except the accessors blocks and must run in a fiber of the runtime's
 // process. Destroy the log only when no fiber is inside one of its methods (cancel or join the
@@ -111,6 +117,9 @@ class WriteAheadLog {
   Status validate_group(std::span<const WalRecordInput> records) const;
   void run_writer();
   Status write_batch(std::vector<wal::PendingGroup>& groups);
+  // With verify_writes: reads the synced batch back; an error unless it is exactly `batch`.
+  Status verify_batch(const wal::Segment& segment, uint64_t offset, std::span<const std::byte> batch,
+                      uint64_t first_index, uint64_t last_index);
   Status start_segment(uint64_t first_index);
   // Makes `status` the sticky failure (logging it once) and returns it.
   Status fail(const Status& status);
@@ -125,6 +134,7 @@ class WriteAheadLog {
   // The most record bytes one batch may hold so that it fits in an empty segment.
   uint64_t batch_budget_;
   WalCounters counters_;
+  std::vector<std::byte> read_back_buffer_;  // the writer's, reused between batches
   wal::GroupCommitQueue queue_;
   Mutex removal_mutex_;
   // Declared last: destroyed first, so the writer is gone before what it uses.

@@ -281,7 +281,8 @@ TEST(WalReadBack, AMisdirectedLastBatchFailsItsAppendAndTheDamageElsewhereIsRepo
       ++clean;
     }
   }
-  std::printf("[ info ] misdirected batches: %d landed past the log, %d destroyed acknowledged data (%d the last batch)\n",
+  std::printf("[ info ] misdirected batches: %d landed past the log, %d destroyed acknowledged data "
+              "(%d the last batch)\n",
               clean, reported, last_batch_destroyed);
   EXPECT_GE(clean, 2);
   EXPECT_GE(reported, 2);
@@ -316,10 +317,9 @@ TEST(WalReadBack, AStrayCopyOfTheNextBatchOverTheLastAcknowledgedBatchIsCorrupti
                               .records_length = wal::record_size(payload.size()),
                               .durable_through = 3},
                              salt, std::span<std::byte, wal::kBatchHeaderSize>(batch.data(), wal::kBatchHeaderSize));
-    wal::encode_record_header({.payload_length = static_cast<uint32_t>(payload.size()), .index = 4, .type = kWalRecordEntry},
-                              payload, salt,
-                              std::span<std::byte, wal::kRecordHeaderSize>(batch.data() + wal::kBatchHeaderSize,
-                                                                           wal::kRecordHeaderSize));
+    wal::encode_record_header(
+        {.payload_length = static_cast<uint32_t>(payload.size()), .index = 4, .type = kWalRecordEntry}, payload, salt,
+        std::span<std::byte, wal::kRecordHeaderSize>(batch.data() + wal::kBatchHeaderSize, wal::kRecordHeaderSize));
     std::copy(payload.begin(), payload.end(), batch.begin() + wal::kBatchHeaderSize + wal::kRecordHeaderSize);
     overwrite_on_medium(node.disk(), kFirstSegment, stray.offset, batch);
     const std::vector<std::byte> damaged = node.durable_image(kFirstSegment);
