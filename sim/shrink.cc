@@ -241,6 +241,8 @@ std::optional<uint32_t> workload_clients(const proto::Scenario& scenario) {
   switch (scenario.workload().kind_case()) {
     case proto::Workload::kRegister:
       return scenario.workload().register_().clients();
+    case proto::Workload::kRaftKv:
+      return scenario.workload().raft_kv().clients();
     default:
       return std::nullopt;  // the storage workload has no clients
   }
@@ -250,6 +252,9 @@ bool set_workload_clients(proto::Scenario& scenario, uint32_t clients) {
   switch (scenario.workload().kind_case()) {
     case proto::Workload::kRegister:
       scenario.mutable_workload()->mutable_register_()->set_clients(clients);
+      return true;
+    case proto::Workload::kRaftKv:
+      scenario.mutable_workload()->mutable_raft_kv()->set_clients(clients);
       return true;
     default:
       return false;

@@ -7,6 +7,7 @@ KvNode::KvNode(Runtime& runtime, KvNodeOptions options)
     : runtime_(&runtime), options_(std::move(options)), host_(runtime), fibers_(runtime.process()) {}
 
 KvNode::~KvNode() {
+  stopping_ = true;
   fibers_.cancel();
   service_.reset();
 }
@@ -50,7 +51,7 @@ KvGroup KvNode::find(uint64_t group) {
 }
 
 void KvNode::supervise() {
-  while (true) {
+  while (!stopping_) {
     runtime_->sleep(options_.restart_delay);
     for (uint64_t group : options_.groups) {
       std::shared_ptr<replica::RaftReplica> replica = host_.find(group);
@@ -61,6 +62,7 @@ void KvNode::supervise() {
         state_machines_.erase(group);
         host_.remove_replica(group);
         replica.reset();
+        if (stopping_) return;
       }
       ++replica_restarts_;
       if (Status opened = open_group(group); !opened.ok()) {

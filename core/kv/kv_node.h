@@ -50,6 +50,9 @@ class KvNode {
   std::map<uint64_t, KvStateMachine*> state_machines_;
   std::unique_ptr<KvService> service_;
   uint64_t replica_restarts_ = 0;
+  // Set before the supervisor is cancelled. Closing a replica's database can swallow the
+  // cancellation (a destructor cannot rethrow it), so the supervisor checks this as well.
+  bool stopping_ = false;
   FiberScope fibers_;
 };
 

@@ -44,6 +44,7 @@ Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open_store(Runtime& runtime,
   WalOptions wal_options;
   wal_options.directory = options.directory;
   wal_options.max_segment_bytes = options.segment_bytes;
+  wal_options.salvage_damage = options.salvage_damage;
   CAIRN_ASSIGN_OR_RETURN(auto wal, WriteAheadLog::open_log(runtime, wal_options));
   std::unique_ptr<RaftLogStore> store(new RaftLogStore(std::move(wal)));
   CAIRN_RETURN_IF_ERROR(store->replay());
@@ -55,19 +56,35 @@ Status RaftLogStore::replay() {
   // entries may come before the marker that says where the log starts. Entries are therefore
   // collected sparsely and checked for contiguity only at the end, against the last marker.
   std::map<uint64_t, proto::RaftEntry> entries;
+  for (const WalDamagedRange& damaged : wal_->recovery_report().damaged) {
+    salvaged_ = true;
+    salvage_summary_ += (salvage_summary_.empty() ? "" : "; ") + damaged.path + " at offset " +
+                        std::to_string(damaged.offset) + ": " + damaged.reason;
+  }
   if (wal_->last_index() >= wal_->first_index()) {
     for (uint64_t index = wal_->first_index(); index <= wal_->last_index(); ++index) {
-      CAIRN_ASSIGN_OR_RETURN(WalRecord record, wal_->read(index));
-      CAIRN_RETURN_IF_ERROR(replay_record(record, entries));
+      Result<WalRecord> record = wal_->read(index);
+      if (!record.ok() && record.status().code() == StatusCode::kCorruption && salvaged_) continue;  // reported lost
+      CAIRN_RETURN_IF_ERROR(record.status());
+      CAIRN_RETURN_IF_ERROR(replay_record(*record, entries));
     }
   }
   for (auto& [index, entry] : entries) {
     const uint64_t expected = snapshot_index_ + recovered_.entries.size() + 1;
     if (index != expected) {
-      return Status::corruption("the write-ahead log in " + wal_->options().directory + " lacks entry " +
-                                std::to_string(expected) + " (the next one it holds is " + std::to_string(index) + ")");
+      const std::string gap = "the write-ahead log in " + wal_->options().directory + " lacks entry " +
+                              std::to_string(expected) + " (the next one it holds is " + std::to_string(index) + ")";
+      if (!salvaged_) return Status::corruption(gap);
+      // Salvaged: keep the part of the log that follows the snapshot without a gap; the leader
+      // sends the rest again.
+      salvage_summary_ += "; " + gap + ", log cut there";
+      break;
     }
     recovered_.entries.push_back(std::move(entry));
+  }
+  if (salvaged_) {
+    // Entries this replica acknowledged may be gone: it catches up before voting again.
+    recovered_.hard_state.set_catch_up_term(std::max<uint64_t>(recovered_.hard_state.term(), 1));
   }
   return Status{};
 }

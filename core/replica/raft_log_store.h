@@ -33,6 +33,11 @@ namespace cairn::replica {
 struct RaftLogStoreOptions {
   std::string directory = "raft/wal";
   uint64_t segment_bytes = uint64_t{8} << 20;
+  // Open a log with damage in the middle (storage/wal salvage mode) instead of refusing it:
+  // the records that verify are kept, the log is cut at the first missing entry, and the
+  // replica is marked as catching up (RaftHardState.catch_up_term) so that it neither votes
+  // nor campaigns until a leader has restored what it lost.
+  bool salvage_damage = true;
 };
 
 class RaftLogStore {
@@ -45,6 +50,9 @@ class RaftLogStore {
   // handed over once: the Raft state machine keeps the entries from then on.
   raft::RaftRecoveredState take_recovered() { return std::move(recovered_); }
   const WalRecoveryReport& wal_report() const { return wal_->recovery_report(); }
+  // Whether recovery salvaged a damaged log (and what it lost), for logs and reports.
+  bool salvaged() const { return salvaged_; }
+  const std::string& salvage_summary() const { return salvage_summary_; }
 
   // Durably stores a Ready's hard state (if any) and entries, in one batch.
   Status save(const std::optional<proto::RaftHardState>& hard_state, const std::vector<proto::RaftEntry>& entries);
@@ -71,6 +79,8 @@ class RaftLogStore {
   uint64_t snapshot_index_ = 0;
   uint64_t last_marker_location_ = 0;
   uint64_t last_hard_state_location_ = 0;
+  bool salvaged_ = false;
+  std::string salvage_summary_;
 };
 
 }  // namespace cairn::replica

@@ -21,6 +21,7 @@ Result<std::unique_ptr<RaftReplica>> RaftReplica::start(Runtime& runtime, RaftRe
   RaftLogStoreOptions log_options;
   log_options.directory = options.directory + "/wal";
   log_options.segment_bytes = options.segment_bytes;
+  log_options.salvage_damage = options.salvage_damaged_log;
   CAIRN_ASSIGN_OR_RETURN(auto log_store, RaftLogStore::open_store(runtime, log_options));
   std::unique_ptr<RaftReplica> replica(
       new RaftReplica(runtime, std::move(options), std::move(state_machine), std::move(log_store)));
@@ -45,6 +46,10 @@ RaftReplica::~RaftReplica() {
 }
 
 Status RaftReplica::recover() {
+  if (log_store_->salvaged()) {
+    runtime_->logger().log(LogLevel::kWarning, kComponent, "damaged write-ahead log salvaged; catching up from the leader",
+                           {{"group", options_.group}, {"damage", log_store_->salvage_summary()}});
+  }
   raft::RaftRecoveredState recovered = log_store_->take_recovered();
   const proto::RaftSnapshotMetadata& applied = state_machine_->applied();
   const bool has_state = recovered.snapshot.index() > 0 || !recovered.entries.empty() ||

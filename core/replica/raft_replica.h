@@ -58,6 +58,9 @@ struct RaftReplicaOptions {
   Duration tick_interval = milliseconds(10);
   raft::RaftOptions raft = {};  // id, group and random seed are filled in by the replica
   uint64_t segment_bytes = uint64_t{4} << 20;
+  // A log damaged in the middle is salvaged and the replica catches up from the leader
+  // (raft_log_store.h) instead of refusing to start.
+  bool salvage_damaged_log = true;
   // The log is compacted once this many applied entries follow the last snapshot point,
   // keeping the newest `compaction_keep_entries` for followers that lag a little.
   uint64_t compact_after_entries = 4096;

@@ -1,6 +1,7 @@
 // Recovery of a write-ahead log directory (see wal_recovery.h for the rules).
 #include "storage/wal/wal_recovery.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -155,15 +156,128 @@ uint64_t vouching_search_start(const BatchWalk& walk) {
   return walk.last_batch_offset + walk.last_batch.size();
 }
 
-// Opens, validates and indexes one segment; for the last one, also repairs a torn tail.
+// What recovery of one segment needs to know besides the segment itself.
+struct SegmentContext {
+  bool is_last = false;
+  bool verify_writes = true;
+  bool salvage_damage = false;
+  // The first index of the next segment (sealed segments only): where a damaged end of this
+  // one must stop.
+  std::optional<uint64_t> next_segment_first_index;
+};
 
-Result<std::shared_ptr<Segment>> recover_segment(FileSystem& file_system, const SegmentName& name, bool is_last,
-                                                 std::optional<uint64_t> expected_first_index, bool verify_writes,
-                                                 WalRecoveryReport& report) {
+// Entries for indexes [first_index, last_index] that a salvaging recovery could not read.
+void add_damaged_records(BatchWalk& walk, uint64_t offset, uint64_t first_index, uint64_t last_index) {
+  for (uint64_t index = first_index; index <= last_index; ++index) {
+    walk.records.push_back(RecordLocation{.offset = offset, .payload_length = 0, .damaged = true});
+  }
+}
+
+// The header at `offset` if it is valid, starts at `expected_index` and fits in the file: then
+// the damaged batch's record count (and extent) can be trusted even though its records cannot.
+Result<std::optional<BatchHeader>> trusted_header_at(File& file, const std::string& path, uint64_t salt,
+                                                     uint64_t offset, uint64_t file_size, uint64_t expected_index) {
+  if (file_size - offset < kBatchHeaderSize) return std::optional<BatchHeader>();
+  std::vector<std::byte> bytes(kBatchHeaderSize);
+  CAIRN_RETURN_IF_ERROR(read_exactly(file, path, offset, bytes));
+  Result<BatchHeader> header = decode_batch_header(bytes, salt);
+  if (!header.ok() || header->first_index != expected_index ||
+      header->records_length > file_size - offset - kBatchHeaderSize) {
+    return std::optional<BatchHeader>();
+  }
+  return std::optional<BatchHeader>(*header);
+}
+
+// Salvage (WalOptions::salvage_damage): skips the invalid batch that `walk` stopped at, which is
+// known to have been synced, records the indexes it loses in the report, and resumes the walk
+// at the next valid batch of the segment, if any. With nothing valid after it, the range ends
+// before the next segment's first index (a sealed segment), or where the damaged batch's own
+// header says (a last segment whose header is intact: the bytes are kept and the next batch
+// goes after them, so that no index that was acknowledged is ever given to another record).
+// Otherwise (last segment, header unreadable) how many records were lost is unknown: the file
+// is truncated at the damaged batch, so that the next open cannot mistake those bytes for
+// anything, and the next append reuses the first lost index.
+Status skip_damaged_batch(Segment& segment, BatchWalk& walk, uint64_t file_size, const SegmentContext& context,
+                          WalRecoveryReport& report) {
+  const InvalidBatch invalid = *walk.invalid;
+  WalDamagedRange range{.path = segment.path,
+                        .offset = invalid.offset,
+                        .first_index = invalid.expected_index,
+                        .last_index = invalid.expected_index - 1,
+                        .reason = invalid.reason};
+  CAIRN_ASSIGN_OR_RETURN(std::optional<VouchingBatch> resume,
+                         find_resume_batch(*segment.file, segment.path, segment.salt, invalid.offset + kBlockSize,
+                                           file_size, invalid.expected_index));
+  walk.invalid.reset();
+  if (resume) {
+    range.last_index = resume->header.first_index - 1;
+    add_damaged_records(walk, invalid.offset, range.first_index, range.last_index);
+    report.damaged.push_back(range);
+    CAIRN_ASSIGN_OR_RETURN(BatchWalk rest, walk_batches(*segment.file, segment.path, segment.salt,
+                                                        resume->header.first_index, file_size, resume->offset));
+    walk.records.insert(walk.records.end(), rest.records.begin(), rest.records.end());
+    if (!rest.last_batch.empty()) {
+      walk.last_batch = std::move(rest.last_batch);
+      walk.last_batch_offset = rest.last_batch_offset;
+    }
+    walk.end_offset = rest.end_offset;
+    walk.invalid = std::move(rest.invalid);
+    return {};
+  }
+  if (context.next_segment_first_index) {
+    range.last_index = *context.next_segment_first_index - 1;
+  } else {
+    CAIRN_ASSIGN_OR_RETURN(std::optional<BatchHeader> header,
+                           trusted_header_at(*segment.file, segment.path, segment.salt, invalid.offset, file_size,
+                                             invalid.expected_index));
+    if (header) {
+      range.last_index = header->first_index + header->record_count - 1;
+      walk.end_offset = invalid.offset + batch_extent(header->records_length);
+    } else {
+      CAIRN_RETURN_IF_ERROR(segment.file->truncate(invalid.offset)
+                                .with_context("truncating the damaged tail of " + segment.path + " at " +
+                                              offset_text(invalid.offset)));
+    }
+  }
+  add_damaged_records(walk, invalid.offset, range.first_index, range.last_index);
+  report.damaged.push_back(range);
+  return {};
+}
+
+// Walks a segment's batches and decides about each invalid one (wal_recovery.h, steps 3 and 4):
+// a torn tail is truncated, damage to synced batches is CORRUPTION or, when salvaging, skipped.
+Result<BatchWalk> walk_segment(Segment& segment, uint64_t file_size, const SegmentContext& context,
+                               WalRecoveryReport& report) {
+  CAIRN_ASSIGN_OR_RETURN(BatchWalk walk,
+                         walk_batches(*segment.file, segment.path, segment.salt, segment.first_index, file_size));
+  while (walk.invalid) {
+    if (!context.is_last) {
+      if (!context.salvage_damage) return damaged_sealed_segment(segment.path, *walk.invalid);
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(std::optional<VouchingBatch> vouching,
+                             find_vouching_batch(*segment.file, segment.path, segment.salt,
+                                                 vouching_search_start(walk), file_size,
+                                                 walk.invalid->expected_index));
+      if (!vouching) {
+        CAIRN_RETURN_IF_ERROR(truncate_torn_tail(segment, *walk.invalid, file_size, report));
+        walk.invalid.reset();
+        break;
+      }
+      if (!context.salvage_damage) return damaged_synced_batch(segment.path, *walk.invalid, *vouching);
+    }
+    CAIRN_RETURN_IF_ERROR(skip_damaged_batch(segment, walk, file_size, context, report));
+  }
+  return walk;
+}
+
+// Opens, validates and indexes one segment; for the last one, also repairs a torn tail.
+Result<std::shared_ptr<Segment>> recover_segment(FileSystem& file_system, const SegmentName& name,
+                                                 std::optional<uint64_t> expected_first_index,
+                                                 const SegmentContext& context, WalRecoveryReport& report) {
   auto segment = std::make_shared<Segment>();
   segment->path = name.path;
-  CAIRN_ASSIGN_OR_RETURN(segment->file,
-                         file_system.open(name.path, is_last ? OpenOptions::read_write() : OpenOptions::read()));
+  CAIRN_ASSIGN_OR_RETURN(segment->file, file_system.open(name.path, context.is_last ? OpenOptions::read_write()
+                                                                                     : OpenOptions::read()));
   CAIRN_ASSIGN_OR_RETURN(uint64_t size, segment->file->size());
   if (size < kBlockSize) {
     return Status::corruption("WAL corruption in " + name.path + ": the file has " + std::to_string(size) +
@@ -185,25 +299,22 @@ Result<std::shared_ptr<Segment>> recover_segment(FileSystem& file_system, const 
   segment->first_index = header->first_index;
   segment->salt = header->salt;
 
-  CAIRN_ASSIGN_OR_RETURN(BatchWalk walk,
-                         walk_batches(*segment->file, name.path, segment->salt, segment->first_index, size));
-  if (walk.invalid) {
-    if (!is_last) return damaged_sealed_segment(name.path, *walk.invalid);
-    CAIRN_ASSIGN_OR_RETURN(std::optional<VouchingBatch> vouching,
-                           find_vouching_batch(*segment->file, name.path, segment->salt,
-                                               vouching_search_start(walk), size, walk.invalid->expected_index));
-    if (vouching) return damaged_synced_batch(name.path, *walk.invalid, *vouching);
-    CAIRN_RETURN_IF_ERROR(truncate_torn_tail(*segment, *walk.invalid, size, report));
-  }
+  CAIRN_ASSIGN_OR_RETURN(BatchWalk walk, walk_segment(*segment, size, context, report));
   segment->records = std::move(walk.records);
   segment->end_offset = walk.end_offset;
-  if (is_last) CAIRN_RETURN_IF_ERROR(make_tail_durable(*segment, walk, header_block, verify_writes));
+  if (context.is_last) CAIRN_RETURN_IF_ERROR(make_tail_durable(*segment, walk, header_block, context.verify_writes));
   return segment;
+}
+
+uint64_t readable_records(const Segment& segment) {
+  return static_cast<uint64_t>(std::count_if(segment.records.begin(), segment.records.end(),
+                                             [](const RecordLocation& record) { return !record.damaged; }));
 }
 
 }  // namespace
 
-Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory, bool verify_writes) {
+Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory, bool verify_writes,
+                                 bool salvage_damage) {
   RecoveredLog recovered;
   WalRecoveryReport& report = recovered.report;
   CAIRN_RETURN_IF_ERROR(ensure_directory(file_system, directory));
@@ -213,11 +324,15 @@ Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view direc
   std::optional<uint64_t> expected_first_index;
   for (std::size_t i = 0; i < names.size(); ++i) {
     const bool is_last = i + 1 == names.size();
+    const SegmentContext context{
+        .is_last = is_last,
+        .verify_writes = verify_writes,
+        .salvage_damage = salvage_damage,
+        .next_segment_first_index = is_last ? std::nullopt : std::optional<uint64_t>(names[i + 1].first_index)};
     CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Segment> segment,
-                           recover_segment(file_system, names[i], is_last, expected_first_index, verify_writes,
-                                           report));
+                           recover_segment(file_system, names[i], expected_first_index, context, report));
     expected_first_index = segment->next_index();
-    report.records += segment->records.size();
+    report.records += readable_records(*segment);
     recovered.segments.push_back(std::move(segment));
   }
   if (recovered.segments.empty()) return recovered;

@@ -30,6 +30,15 @@
 //     until it reads back as written (up to three times, then CORRUPTION): a rewrite that went
 //     astray may have landed over the very batch it rewrites, and only verified bytes may be
 //     synced over what may be acknowledged records (wal_recovery.cc says why).
+// Salvage (WalOptions::salvage_damage): damage that steps 3 and 4 call CORRUPTION is skipped
+// instead. The walk resumes at the next valid batch of the segment (find_resume_batch), and the
+// indexes in between are listed in report.damaged and kept in the segment as damaged entries
+// (read() of them is CORRUPTION). Nothing valid after the damage: a sealed segment's range ends
+// before the next segment's first index; the last segment's ends where the damaged batch's own
+// header says, if it is intact (its bytes are kept, and the next batch goes after them, so that
+// its durable_through vouches for them again at the next open), else the count is unknown and
+// the file is truncated at the damaged batch (report: last_index = first_index - 1). A torn
+// tail (nothing vouches for it) is truncated exactly as without salvage.
 // Read errors (EIO) anywhere are returned as errors naming the file and offset; recovery never
 // truncates or removes anything because of one.
 #pragma once
@@ -52,6 +61,8 @@ struct RecoveredLog {
   WalRecoveryReport report;
 };
 
-Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory, bool verify_writes);
+// `salvage_damage`: see "Salvage" above.
+Result<RecoveredLog> recover_log(FileSystem& file_system, std::string_view directory, bool verify_writes,
+                                 bool salvage_damage = false);
 
 }  // namespace cairn::wal

@@ -22,6 +22,13 @@ std::string WalRecoveryReport::summary() const {
             (torn_tail->all_zero ? " zero bytes of " : " bytes of ") + torn_tail->segment_path + " at offset " +
             std::to_string(torn_tail->offset) + " (" + torn_tail->reason + ")";
   }
+  for (const WalDamagedRange& range : damaged) {
+    text += "; salvaged around damage: ";
+    text += range.last_index >= range.first_index
+                ? "indexes " + std::to_string(range.first_index) + ".." + std::to_string(range.last_index)
+                : "an unknown number of records from index " + std::to_string(range.first_index) + " (truncated)";
+    text += " unreadable in " + range.path + " at offset " + std::to_string(range.offset) + " (" + range.reason + ")";
+  }
   return text;
 }
 

@@ -94,6 +94,11 @@ Result<WalRecord> read_record(Segment& segment, uint64_t index) {
   CAIRN_ASSERT(index >= segment.first_index && index < segment.next_index(),
                "record " + std::to_string(index) + " is not in " + segment.path);
   const RecordLocation location = segment.records[index - segment.first_index];
+  if (location.damaged) {
+    return Status::corruption("WAL record " + std::to_string(index) + " in " + segment.path +
+                              " is in the damaged batch at offset " + std::to_string(location.offset) +
+                              ", which recovery salvaged around (see its report): fetch it elsewhere");
+  }
   std::vector<std::byte> bytes(record_size(location.payload_length));
   CAIRN_RETURN_IF_ERROR(read_exactly(*segment.file, segment.path, location.offset, bytes));
   const auto header_bytes = std::span<const std::byte>(bytes).first(kRecordHeaderSize);

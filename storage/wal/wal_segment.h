@@ -27,6 +27,9 @@ namespace cairn::wal {
 struct RecordLocation {
   uint64_t offset = 0;          // of the record header
   uint32_t payload_length = 0;
+  // A record that a salvaging recovery could not read: `offset` is that of its damaged batch,
+  // and reading it is CORRUPTION (fits in the padding: the entry stays 16 bytes).
+  bool damaged = false;
 };
 
 struct Segment {

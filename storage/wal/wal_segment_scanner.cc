@@ -42,9 +42,10 @@ std::string validate_records(std::span<const std::byte> batch, uint64_t batch_of
 }  // namespace
 
 Result<BatchWalk> walk_batches(File& file, const std::string& path, uint64_t salt, uint64_t first_index,
-                               uint64_t file_size) {
+                               uint64_t file_size, uint64_t start_offset) {
   BatchWalk walk;
-  uint64_t offset = kBlockSize;
+  walk.end_offset = start_offset;
+  uint64_t offset = start_offset;
   uint64_t expected = first_index;
   auto stop = [&](std::string reason) {
     walk.invalid = InvalidBatch{.offset = offset, .expected_index = expected, .reason = std::move(reason)};
@@ -105,6 +106,22 @@ Result<std::optional<VouchingBatch>> find_vouching_batch(File& file, const std::
     }
   }
   return std::optional<VouchingBatch>();
+}
+
+Result<std::optional<VouchingBatch>> find_resume_batch(File& file, const std::string& path, uint64_t salt,
+                                                       uint64_t from, uint64_t file_size, uint64_t expected_index) {
+  std::optional<VouchingBatch> best;
+  std::vector<std::byte> header_bytes(kBatchHeaderSize);
+  for (uint64_t offset = align_to_block(from); offset + kBatchHeaderSize <= file_size; offset += kBlockSize) {
+    CAIRN_RETURN_IF_ERROR(read_exactly(file, path, offset, header_bytes));
+    Result<BatchHeader> header = decode_batch_header(header_bytes, salt);
+    if (!header.ok() || header->first_index < expected_index) continue;
+    if (header->records_length > file_size - offset - kBatchHeaderSize) continue;
+    if (!best || header->first_index <= best->header.first_index) {
+      best = VouchingBatch{.offset = offset, .header = *header};
+    }
+  }
+  return best;
 }
 
 Result<bool> zero_from(File& file, const std::string& path, uint64_t from, uint64_t file_size) {

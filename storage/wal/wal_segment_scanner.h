@@ -45,10 +45,11 @@ struct BatchWalk {
   std::optional<InvalidBatch> invalid;  // set when the walk stopped before `file_size`
 };
 
-// Walks the batches of a segment (salt `salt`, records from `first_index`) from block 1 until the
-// end of the file or the first invalid batch.
+// Walks the batches of a segment (salt `salt`) from `start_offset` (block 1 unless a salvaging
+// recovery resumes after damage), whose first batch must start at `first_index`, until the end
+// of the file or the first invalid batch.
 Result<BatchWalk> walk_batches(File& file, const std::string& path, uint64_t salt, uint64_t first_index,
-                               uint64_t file_size);
+                               uint64_t file_size, uint64_t start_offset = kBlockSize);
 
 struct VouchingBatch {
   uint64_t offset = 0;
@@ -66,6 +67,17 @@ struct VouchingBatch {
 // that the damaged batch had been acknowledged. Forging one still needs the segment's salt.
 Result<std::optional<VouchingBatch>> find_vouching_batch(File& file, const std::string& path, uint64_t salt,
                                                          uint64_t from, uint64_t file_size, uint64_t expected_index);
+
+// Where a salvaging recovery resumes after an invalid batch: among the block-aligned offsets in
+// [from, file_size) holding a batch header valid under `salt` that starts at or after
+// `expected_index` and fits in the file, the one with the smallest first index (the latest of
+// equals). Not simply the first one found: a misdirected write may have left a copy of a later
+// batch over an earlier one, and an index whose unacknowledged batch was truncated as a torn
+// tail is written again further on, so an out-of-order header can hold an index's stale bytes.
+// The writer only writes forward, so the true continuation is the lowest index, and of two
+// copies of one index the later is the newer.
+Result<std::optional<VouchingBatch>> find_resume_batch(File& file, const std::string& path, uint64_t salt,
+                                                       uint64_t from, uint64_t file_size, uint64_t expected_index);
 
 // Whether every byte in [from, file_size) is zero.
 Result<bool> zero_from(File& file, const std::string& path, uint64_t from, uint64_t file_size);

@@ -40,6 +40,12 @@ struct WalOptions {
   // that landed elsewhere) fails like a failed sync, so an acknowledged record is never one the
   // file did not take. Turn it off only to measure what it costs or to show what it prevents.
   bool verify_writes = true;
+  // Open the log even when recovery finds damage to batches that had been synced (damage in
+  // the middle of the log, or a tail that a later header vouches for), which is CORRUPTION
+  // otherwise. Every batch that verifies is kept; the indexes that cannot be read are listed in
+  // WalRecoveryReport::damaged and read() of them is CORRUPTION. For a caller that can fetch the
+  // lost records elsewhere (Raft, from its peers); see write_ahead_log.h, "Salvage".
+  bool salvage_damage = false;
 };
 
 // INVALID_ARGUMENT naming the first option out of range.

@@ -59,7 +59,8 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_log(Runtime& runtime,
   if (first_index_if_new == 0) return Status::invalid_argument("the first index of a new WAL must be at least 1");
   FileSystem& file_system = runtime.file_system();
   CAIRN_ASSIGN_OR_RETURN(wal::RecoveredLog recovered,
-                         wal::recover_log(file_system, options.directory, options.verify_writes));
+                         wal::recover_log(file_system, options.directory, options.verify_writes,
+                                          options.salvage_damage));
   WalRecoveryReport& report = recovered.report;
   if (recovered.segments.empty()) {
     uint64_t syncs = 0;
@@ -72,7 +73,8 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_log(Runtime& runtime,
     report.first_index = first_index_if_new;
     report.last_index = first_index_if_new - 1;
   }
-  const bool dropped_something = report.torn_tail.has_value() || !report.removed_torn_segments.empty();
+  const bool dropped_something =
+      report.torn_tail.has_value() || !report.removed_torn_segments.empty() || !report.damaged.empty();
   runtime.logger().log(dropped_something ? LogLevel::kWarning : LogLevel::kInfo, "wal", "opened",
                        {{"directory", options.directory}, {"recovery", report.summary()}});
   return std::unique_ptr<WriteAheadLog>(

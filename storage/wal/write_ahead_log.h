@@ -31,6 +31,13 @@
 // sure the last acknowledged batch reached the file intact; if the medium damages it LATER and
 // nothing was written after it, it cannot be told from a torn tail: it is dropped and reported,
 // and consensus must treat the node as having lost that suffix.
+// Salvage (WalOptions::salvage_damage, off by default): such damage to synced batches does not
+// fail open_log(). Every batch that verifies is kept; the indexes of the damaged ones stay in
+// the log (first_index()/last_index() are unchanged) but read() of them is CORRUPTION naming the
+// file and offset, and recovery_report().damaged lists them. Appends continue after
+// last_index(). A damaged tail whose count cannot be known (its header is gone and nothing valid
+// follows) is reported with last_index = first_index - 1 and truncated, so appends reuse its
+// first index (wal_recovery.h). Damaged ranges disappear with their segments (remove_before).
 // A missing or empty directory is a new log: telling a lost log (replaced disk) from a new one is
 // the caller's job (the node's identity file, Raft's hard state).
 //

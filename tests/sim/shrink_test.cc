@@ -126,6 +126,10 @@ TEST(Shrink, ClientCountsOfWorkloadsWithClients) {
   EXPECT_EQ(workload_clients(registers), 6u);
   EXPECT_TRUE(set_workload_clients(registers, 2));
   EXPECT_EQ(registers.workload().register_().clients(), 2u);
+  proto::Scenario raft_kv = load("raft_kv_crashes");
+  EXPECT_EQ(workload_clients(raft_kv), 5u);
+  EXPECT_TRUE(set_workload_clients(raft_kv, 3));
+  EXPECT_EQ(raft_kv.workload().raft_kv().clients(), 3u);
   proto::Scenario storage = load("storage_faults");
   EXPECT_EQ(workload_clients(storage), std::nullopt);
   EXPECT_FALSE(set_workload_clients(storage, 2));
