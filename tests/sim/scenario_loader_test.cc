@@ -105,7 +105,7 @@ TEST(ScenarioLoader, StorageWorkloadGetsDefaultsAndItsChecksAreMatched) {
   EXPECT_NE(error_for(kMinimal + "checks: STORAGE_INTEGRITY\n").find("storage workload only"), std::string::npos);
   std::string register_check = kStorage;
   register_check.replace(register_check.find("STORAGE_INTEGRITY"), 17, "LIVENESS");
-  EXPECT_NE(error_for(register_check).find("register workload only"), std::string::npos);
+  EXPECT_NE(error_for(register_check).find("register and raft_kv workloads only"), std::string::npos);
   std::string bad_fraction = kStorage;
   bad_fraction.replace(bad_fraction.find("read_fraction: 0.5"), 18, "read_fraction: 2");
   EXPECT_NE(error_for(bad_fraction).find("workload.storage.read_fraction"), std::string::npos);
@@ -159,6 +159,30 @@ TEST(ScenarioLoader, TimeMustBeAbleToAdvance) {
   const std::string error = error_for(with_workload("clients: 1 think_time_ms { min: 0 max: 1e-7 }") +
                                       "network { local_latency_ms { min: 0 max: 1e-7 } }\n");
   EXPECT_NE(error.find("never advance"), std::string::npos) << error;
+}
+
+TEST(ScenarioLoader, RaftKvWorkloadGetsDefaultsAndItsChecksAreMatched) {
+  const std::string raft_kv =
+      "name: \"r\" topology { regions { name: \"a\" nodes: 3 } } workload { raft_kv { clients: 2 } } "
+      "duration_seconds: 1 quiesce_seconds: 1 checks: LINEARIZABLE checks: RAFT_SAFETY checks: LIVENESS\n";
+  auto scenario = parse_scenario(raft_kv, "r.textproto");
+  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+  EXPECT_EQ(scenario->workload().raft_kv().keys(), 4u);
+  EXPECT_EQ(scenario->workload().raft_kv().raft().election_ticks(), 10u);
+  EXPECT_EQ(scenario->workload().raft_kv().raft().heartbeat_ticks(), 2u);
+  EXPECT_NE(error_for(kMinimal + "checks: LINEARIZABLE\n").find("raft_kv workload only"), std::string::npos);
+  std::string storage_check = raft_kv;
+  storage_check.replace(storage_check.find("LINEARIZABLE"), 12, "STORAGE_INTEGRITY");
+  EXPECT_NE(error_for(storage_check).find("storage workload only"), std::string::npos);
+  std::string wipe = raft_kv;
+  wipe.replace(wipe.find("duration_seconds"), 0, "faults { faults { kind: NODE_WIPE rate { min: 1 max: 1 } } } ");
+  EXPECT_NE(error_for(wipe).find("NODE_WIPE is not supported with raft_kv"), std::string::npos);
+  std::string timing = raft_kv;
+  timing.replace(timing.find("clients: 2"), 10, "clients: 2 raft { election_ticks: 2 heartbeat_ticks: 2 }");
+  EXPECT_NE(error_for(timing).find("election_ticks"), std::string::npos);
+  std::string fractions = raft_kv;
+  fractions.replace(fractions.find("clients: 2"), 10, "clients: 2 read_fraction: 0.7 cas_fraction: 0.5");
+  EXPECT_NE(error_for(fractions).find("add up to more than 1"), std::string::npos);
 }
 
 }  // namespace
