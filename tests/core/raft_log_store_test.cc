@@ -149,5 +149,39 @@ TEST(RaftLogStore, AGapInTheEntriesIsCorruptionNotASilentlyShorterLog) {
   }));
 }
 
+TEST(RaftLogStore, ADamagedBatchInTheMiddleIsSalvagedAndTheReplicaCatchesUp) {
+  SingleMachine machine(6);
+  RaftLogStoreOptions options;
+  options.directory = "raft/wal";
+  options.segment_bytes = 1 << 20;  // one segment: batches at 4 KiB blocks 1, 2, 3, ...
+  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
+    auto store = RaftLogStore::open_store(runtime, options);
+    ASSERT_TRUE(store.ok());
+    for (uint64_t first = 1; first <= 9; first += 3) {
+      ASSERT_TRUE((*store)->save(hard_state(3, 1, first), entries(first, first + 2, 3)).ok());
+    }
+  }));
+  machine.crash();
+  machine.flip_bit("raft/wal/00000000000000000001.wal", 2 * 4096 + 60, 3);  // in the second batch (entries 4..6)
+  options.salvage_damage = false;
+  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
+    auto refused = RaftLogStore::open_store(runtime, options);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::kCorruption) << refused.status().to_string();
+  }));
+  options.salvage_damage = true;
+  ASSERT_TRUE(machine.run([&](Runtime& runtime) {
+    auto store = RaftLogStore::open_store(runtime, options);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    EXPECT_TRUE((*store)->salvaged());
+    raft::RaftRecoveredState recovered = (*store)->take_recovered();
+    // Cut at the first missing entry; the later batch's hard state is the current one.
+    EXPECT_EQ(index_terms(recovered), (std::vector<std::pair<uint64_t, uint64_t>>{{1, 3}, {2, 3}, {3, 3}}));
+    EXPECT_EQ(recovered.hard_state.term(), 3u);
+    EXPECT_EQ(recovered.hard_state.commit(), 7u);
+    EXPECT_EQ(recovered.hard_state.catch_up_term(), 3u) << "the replica must not vote until it caught up";
+  }));
+}
+
 }  // namespace
 }  // namespace cairn::replica
