@@ -36,7 +36,8 @@ std::string format_human_report(const RunReport& report, const std::string& scen
   std::string text;
   text += "cairn-sim: scenario " + report.scenario + ", seed " + std::to_string(report.seed) + "\n";
   text += "  cluster      " + std::to_string(report.servers) + " servers in " + std::to_string(report.regions) +
-          " region(s), " + std::to_string(report.clients) + " register clients\n";
+          " region(s)" +
+          (report.clients > 0 ? ", " + std::to_string(report.clients) + " " + report.client_kind + " clients" : "") + "\n";
   const double speed = report.wall_seconds > 0 ? report.sim_seconds / report.wall_seconds : 0;
   text += "  time         " + format("%.1f", report.sim_seconds) + " s simulated in " +
           format("%.2f", report.wall_seconds) + " s wall (" + format("%.0f", speed) + "x)\n";

@@ -182,6 +182,7 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
     report.ops_failed = outcomes.writes_failed;
     report.ops_unknown = outcomes.unknown;
     report.clients = scenario.workload().raft_kv().clients();
+    report.client_kind = "key-value";
     // The servers' fibers report to the workload (its oracle) while they unwind: end them first.
     for (const auto& [id, node] : simulator.nodes()) node->shut_down();
   } else if (storage) {
@@ -217,6 +218,7 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
       }
     }
     report.clients = scenario.workload().register_().clients();
+    report.client_kind = "register";
   }
   report.ok = true;
   for (const CheckOutcome& check : report.checks) report.ok = report.ok && check.passed;

@@ -42,6 +42,7 @@ struct RunReport {
   std::map<std::string, uint64_t> outcomes;  // workload-specific counters (storage workload)
   uint32_t servers = 0;
   uint32_t clients = 0;
+  std::string client_kind;  // what the clients use: "register", "key-value" (empty: no clients)
   uint32_t regions = 0;
 };
 
