@@ -147,4 +147,11 @@ bool SimNode::buggify(std::string_view site) {
   return true;
 }
 
+SimNode& add_program_node(Simulator& simulator, NodeId id, const std::string& region, const proto::DiskModel& disk,
+                          std::function<void(Runtime&)> body) {
+  SimNodeOptions options{.id = id, .region = region, .disk = disk};
+  return simulator.add_node(std::make_unique<SimNode>(
+      simulator, options, [body = std::move(body)](Runtime& runtime, const BootContext&) { body(runtime); }));
+}
+
 }  // namespace cairn::sim

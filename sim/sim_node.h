@@ -110,4 +110,8 @@ class SimNode final : public Runtime {
   std::vector<proto::Envelope> held_messages_;  // arrived while paused
 };
 
+// Adds a node that runs `body` in its main fiber at every start (a workload's client, say).
+SimNode& add_program_node(Simulator& simulator, NodeId id, const std::string& region, const proto::DiskModel& disk,
+                          std::function<void(Runtime&)> body);
+
 }  // namespace cairn::sim

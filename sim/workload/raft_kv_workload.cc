@@ -87,17 +87,11 @@ void RaftKvWorkload::run_server(Runtime& runtime, const BootContext& context) {
 void RaftKvWorkload::add_clients(const std::string& region, const proto::DiskModel& disk) {
   for (uint32_t i = 0; i < config_.clients(); ++i) {
     const NodeId id = kFirstClientId + i;
-    SimNodeOptions options{.id = id, .region = region, .disk = disk};
-    simulator_->add_node(std::make_unique<SimNode>(*simulator_, options, [this](Runtime& runtime, const BootContext&) {
-      run_client(runtime);
-    }));
+    add_program_node(*simulator_, id, region, disk, [this](Runtime& runtime) { run_client(runtime); });
     client_ids_.push_back(id);
   }
   if (config_.membership_changes_per_minute() > 0) {
-    SimNodeOptions options{.id = kAdministratorId, .region = region, .disk = disk};
-    simulator_->add_node(std::make_unique<SimNode>(*simulator_, options, [this](Runtime& runtime, const BootContext&) {
-      run_administrator(runtime);
-    }));
+    add_program_node(*simulator_, kAdministratorId, region, disk, [this](Runtime& runtime) { run_administrator(runtime); });
   }
 }
 

@@ -14,10 +14,7 @@ RegisterWorkload::RegisterWorkload(Simulator& simulator, const proto::RegisterWo
 void RegisterWorkload::add_clients(const std::string& region, const proto::DiskModel& disk) {
   for (uint32_t i = 0; i < config_.clients(); ++i) {
     const NodeId id = kFirstClientId + i;
-    SimNodeOptions options{.id = id, .region = region, .disk = disk};
-    simulator_->add_node(std::make_unique<SimNode>(*simulator_, options, [this](Runtime& runtime, const BootContext&) {
-      run_client(runtime);
-    }));
+    add_program_node(*simulator_, id, region, disk, [this](Runtime& runtime) { run_client(runtime); });
     client_ids_.push_back(id);
   }
 }

@@ -33,9 +33,12 @@
 #include "storage/wal/wal_format.h"
 #include "storage/wal/write_ahead_log.h"
 #include "tests/sim/sim_harness.h"
+#include "tests/storage/wal_tagged_records.h"
 
 namespace cairn {
 namespace {
+
+using namespace wal_testing;
 
 using sim::BootContext;
 using sim::FaultPlan;
@@ -46,8 +49,6 @@ const std::string kFirstSegment = wal::segment_path("wal", 1);
 
 // A payload that makes its batch exactly one block: no padding, so that every bit a fault can
 // flip in the batch is one that recovery checks.
-constexpr std::size_t kFullBlockPayload = wal::kBlockSize - wal::kBatchHeaderSize - wal::kRecordHeaderSize;
-
 // With one full-block record per batch, batch b (1-based) is block b of the first segment.
 constexpr uint64_t batch_offset(uint64_t batch) { return batch * wal::kBlockSize; }
 
@@ -117,30 +118,6 @@ class CorruptibleWalNode {
   sim::Simulator simulator_;
   sim::SimNode* node_ = nullptr;
 };
-
-std::vector<std::byte> test_payload(uint64_t tag, std::size_t size = kFullBlockPayload) {
-  std::vector<std::byte> bytes(size);
-  Random random(tag);
-  for (std::byte& byte : bytes) byte = static_cast<std::byte>(random.next_u64());
-  return bytes;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::unique_ptr<WriteAheadLog> open_or_fail(Runtime& runtime, WalOptions options = {}) {
-  auto log = WriteAheadLog::open_log(runtime, std::move(options));
-  EXPECT_TRUE(log.ok()) << log.status().to_string();
-  return log.ok() ? std::move(log).value() : nullptr;
-}
-
-// Appends records tagged first..last, one full-block batch each; all must be acknowledged.
-void append_tagged(WriteAheadLog& log, uint64_t first, uint64_t last) {
-  for (uint64_t tag = first; tag <= last; ++tag) {
-    Result<uint64_t> index = log.append(kWalRecordEntry, test_payload(tag));
-    ASSERT_TRUE(index.ok()) << index.status().to_string();
-    ASSERT_EQ(*index, tag);
-  }
-}
 
 void expect_tagged(WriteAheadLog& log, uint64_t first, uint64_t last) {
   for (uint64_t tag = first; tag <= last; ++tag) {

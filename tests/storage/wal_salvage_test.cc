@@ -20,44 +20,19 @@
 #include "storage/wal/wal_format.h"
 #include "storage/wal/write_ahead_log.h"
 #include "tests/storage/storage_harness.h"
+#include "tests/storage/wal_tagged_records.h"
 
 namespace cairn {
 namespace {
 
 using storage::testing::SingleMachine;
-
-// A payload that makes its batch exactly one block, so batch b of the first segment is block b.
-constexpr std::size_t kFullBlockPayload = wal::kBlockSize - wal::kBatchHeaderSize - wal::kRecordHeaderSize;
+using namespace wal_testing;
 
 std::string segment_of(uint64_t first_index) { return wal::segment_path("wal", first_index); }
-
-std::vector<std::byte> test_payload(uint64_t tag, std::size_t size = kFullBlockPayload) {
-  std::vector<std::byte> bytes(size);
-  Random random(tag);
-  for (std::byte& byte : bytes) byte = static_cast<std::byte>(random.next_u64());
-  return bytes;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 WalOptions salvaging(WalOptions options = {}) {
   options.salvage_damage = true;
   return options;
-}
-
-std::unique_ptr<WriteAheadLog> open_or_fail(Runtime& runtime, WalOptions options) {
-  auto log = WriteAheadLog::open_log(runtime, std::move(options));
-  EXPECT_TRUE(log.ok()) << log.status().to_string();
-  return log.ok() ? std::move(log).value() : nullptr;
-}
-
-// Appends records tagged first..last, one full-block batch each.
-void append_tagged(WriteAheadLog& log, uint64_t first, uint64_t last) {
-  for (uint64_t tag = first; tag <= last; ++tag) {
-    Result<uint64_t> index = log.append(kWalRecordEntry, test_payload(tag));
-    ASSERT_TRUE(index.ok()) << index.status().to_string();
-    ASSERT_EQ(*index, tag);
-  }
 }
 
 void expect_tagged(WriteAheadLog& log, uint64_t first, uint64_t last, std::size_t size = kFullBlockPayload) {
