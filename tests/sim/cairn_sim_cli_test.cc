@@ -8,6 +8,7 @@
 #include <regex>
 #include <unistd.h>
 
+#include "tests/support/sloppy_register.h"
 #include "tests/support/test_support.h"
 
 namespace {
@@ -81,13 +82,8 @@ TEST(CairnSimCli, HumanSummaryShowsChecksAndHash) {
 
 TEST(CairnSimCli, SweepReportsFailingSeedsWithReplayCommands) {
   // Quorums of one (R + W < N) are not linearizable: the sweep must find failing seeds.
-  std::ifstream source(std::string(CAIRN_SOURCE_DIR) + "/scenarios/register_partitions.textproto");
-  std::stringstream text;
-  text << source.rdbuf();
-  std::string scenario = text.str();
-  scenario.replace(scenario.find("request_timeout_ms: 500"), 23, "request_timeout_ms: 500 read_quorum: 1 write_quorum: 1");
   const std::string path = ::testing::TempDir() + "/sloppy-" + std::to_string(::getpid()) + ".textproto";
-  std::ofstream(path) << scenario;
+  std::ofstream(path) << cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/1, /*write_quorum=*/1);
   Outcome outcome = cairn_sim("sweep " + path + " --seeds 1..4 --jobs 2 --failures-dir " + ::testing::TempDir() +
                               "/sweep-failures-" + std::to_string(::getpid()));
   EXPECT_EQ(outcome.exit_code, 1) << outcome.output;

@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 #include <unistd.h>
 
+#include "tests/support/sloppy_register.h"
 #include "tests/support/test_support.h"
 
 namespace {
@@ -111,12 +111,8 @@ TEST(CheckHistoryCli, TheSimulatorsHistoriesAreLinearizable) {
 
 TEST(CheckHistoryCli, ARegisterWithTooSmallQuorumsIsCaught) {
   // Quorums of one (R + W < N) let a read miss the latest write: not linearizable.
-  std::ifstream source(std::string(CAIRN_SOURCE_DIR) + "/scenarios/register_partitions.textproto");
-  std::stringstream text;
-  text << source.rdbuf();
-  std::string scenario = text.str();
-  scenario.replace(scenario.find("request_timeout_ms: 500"), 23, "request_timeout_ms: 500 read_quorum: 1 write_quorum: 1");
-  const std::string scenario_path = write_file("sloppy.textproto", scenario);
+  const std::string scenario_path =
+      write_file("sloppy.textproto", cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/1, /*write_quorum=*/1));
   const std::string history = write_file("sloppy.jsonl", "");
   Outcome run = cairn_sim("run " + scenario_path + " --seed 1 --history " + history);
   ASSERT_NE(run.output.find("client ops"), std::string::npos) << run.output;

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "tests/support/sloppy_register.h"
 #include "tests/support/test_support.h"
 
 namespace {
@@ -22,16 +22,10 @@ std::string temporary(const std::string& name) {
   return ::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid());
 }
 
-// register_partitions with read_quorum 2 + write_quorum 1 = 3 servers: stale reads on most seeds.
+// Stale reads on most seeds (see tests/support/sloppy_register.h).
 std::string write_sloppy_scenario() {
-  std::ifstream source(kRegisterPartitions);
-  std::stringstream text;
-  text << source.rdbuf();
-  std::string scenario = text.str();
-  const std::string timeout = "request_timeout_ms: 500";
-  scenario.replace(scenario.find(timeout), timeout.size(), timeout + " read_quorum: 2 write_quorum: 1");
   const std::string path = temporary("sloppy") + ".textproto";
-  std::ofstream(path) << scenario;
+  std::ofstream(path) << cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/2, /*write_quorum=*/1);
   return path;
 }
 

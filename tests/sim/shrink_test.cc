@@ -12,6 +12,7 @@
 #include "sim/scenario_loader.h"
 #include "sim/scenario_runner.h"
 #include "sim/shrink.h"
+#include "tests/support/sloppy_register.h"
 #include "sim/sweep.h"
 
 namespace cairn::sim {
@@ -26,10 +27,10 @@ proto::Scenario load(const std::string& name) {
 }
 
 proto::Scenario sloppy_quorums() {
-  proto::Scenario scenario = load("register_partitions");
-  scenario.mutable_workload()->mutable_register_()->set_read_quorum(2);
-  scenario.mutable_workload()->mutable_register_()->set_write_quorum(1);
-  return scenario;
+  Result<proto::Scenario> scenario =
+      parse_scenario(testing::sloppy_register_scenario_text(/*read_quorum=*/2, /*write_quorum=*/1), "sloppy.textproto");
+  CAIRN_ASSERT(scenario.ok(), scenario.status().message());
+  return *scenario;
 }
 
 bool fails_check_in_process(const proto::Scenario& scenario, uint64_t seed, const std::string& check) {
@@ -48,7 +49,7 @@ TEST(Shrink, ReturnsASmallerScenarioThatStillFailsTheSameCheck) {
   uint64_t seed = 1;
   while (seed < 5 && !fails_check_in_process(input, seed, kStaleReads)) ++seed;
   std::vector<ShrinkStep> reported;
-  ShrinkOptions options{.seed = seed, .max_runs = 60};
+  ShrinkOptions options{.seed = seed, .max_runs = 24};
   options.on_step = [&](const ShrinkStep& step) { reported.push_back(step); };
   Result<ShrinkResult> result = shrink_failing_run(input, options);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -56,7 +57,7 @@ TEST(Shrink, ReturnsASmallerScenarioThatStillFailsTheSameCheck) {
   EXPECT_EQ(result->target, kStaleReads);
   EXPECT_FALSE(result->steps.empty());
   EXPECT_EQ(reported.size(), result->steps.size());
-  EXPECT_LE(result->runs, 60u);
+  EXPECT_LE(result->runs, 24u);
 
   // The kept scenario fails when run again here, in this process, and after a trip through the
   // text format (the file the command writes).
