@@ -45,6 +45,31 @@ RaftReplica::~RaftReplica() {
   fail_pending(Status::cancelled("the replica stopped"));
 }
 
+// A log holding entries but no membership to start from lost the record that gave it one (the
+// bootstrap or compaction marker) to storage damage. Membership entries are changes, so applied
+// to an empty base they would yield a wrong configuration: a replica that believed itself the
+// only voter would commit alone. The state machine records the membership at its applied index,
+// so the log restarts there, keeping the entries that follow it; without one (nothing applied)
+// the entries are unusable and the replica waits, blank, for a snapshot from the leader.
+Status RaftReplica::rebase_log_without_membership(raft::RaftRecoveredState& recovered,
+                                                  const proto::RaftSnapshotMetadata& applied) {
+  const bool continues_applied =
+      applied.membership().voters_size() > 0 && recovered.entries.front().index() <= applied.index() + 1;
+  if (continues_applied) {
+    std::erase_if(recovered.entries, [&](const proto::RaftEntry& entry) { return entry.index() <= applied.index(); });
+    recovered.snapshot = applied;
+  } else {
+    recovered.entries.clear();
+    recovered.snapshot = proto::RaftSnapshotMetadata{};
+  }
+  // Recorded, so that the next recovery starts from the same place.
+  CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(recovered.snapshot, /*replaces_log=*/!continues_applied, recovered.hard_state));
+  runtime_->logger().log(LogLevel::kWarning, kComponent, "log had lost its membership; restarted from the state machine",
+                         {{"group", options_.group}, {"index", recovered.snapshot.index()},
+                          {"kept_entries", recovered.entries.size()}});
+  return Status{};
+}
+
 Status RaftReplica::recover() {
   if (log_store_->salvaged()) {
     runtime_->logger().log(LogLevel::kWarning, kComponent, "damaged write-ahead log salvaged; catching up from the leader",
@@ -78,6 +103,8 @@ Status RaftReplica::recover() {
     CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(applied, true, recovered.hard_state));
     runtime_->logger().log(LogLevel::kWarning, kComponent, "log restarted from the state machine's snapshot",
                            {{"index", applied.index()}});
+  } else if (recovered.snapshot.membership().voters_size() == 0 && !recovered.entries.empty()) {
+    CAIRN_RETURN_IF_ERROR(rebase_log_without_membership(recovered, applied));
   }
   // Whatever the state machine applied was committed, even if the hard state lags behind.
   if (recovered.hard_state.commit() < applied.index()) recovered.hard_state.set_commit(applied.index());

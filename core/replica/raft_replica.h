@@ -173,6 +173,7 @@ class RaftReplica {
   Status maybe_compact();
   void fail(const Status& status);
   void refresh_status();
+  Status rebase_log_without_membership(raft::RaftRecoveredState& recovered, const proto::RaftSnapshotMetadata& applied);
   void fail_pending(const Status& status);
   // Queues a request for the driver and waits (at most `timeout`) for its promise.
   template <typename T, typename Request>
