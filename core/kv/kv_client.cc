@@ -142,4 +142,11 @@ Status KvClient::transfer_leadership(NodeId target, Duration deadline) {
   return call<proto::KvTransferLeadershipReply>(request, deadline, true).status();
 }
 
+Result<proto::KvStatusReply> KvClient::status(NodeId server, Duration deadline) {
+  proto::KvStatusRequest request;
+  request.set_group(options_.group);
+  ++attempts_;
+  return rpc_->call<proto::KvStatusReply>(server, services::kKeyValue, request, deadline);
+}
+
 }  // namespace cairn::kv

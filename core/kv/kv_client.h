@@ -44,6 +44,8 @@ class KvClient {
   // Administration, sent to the leader.
   Result<proto::KvMembershipReply> change_membership(const proto::RaftMembershipChange& change, Duration deadline);
   Status transfer_leadership(NodeId target, Duration deadline);
+  // What `server` knows of its replica of the group (one attempt, no redirect).
+  Result<proto::KvStatusReply> status(NodeId server, Duration deadline);
 
   uint64_t client_id() const { return options_.client_id; }
   NodeId leader_hint() const { return leader_hint_; }

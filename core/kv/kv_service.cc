@@ -11,6 +11,16 @@ proto::KvRedirect redirect_to(NodeId leader) {
   return redirect;
 }
 
+proto::KvReplicaRole role_of(raft::Role role) {
+  switch (role) {
+    case raft::Role::kFollower: return proto::KV_ROLE_FOLLOWER;
+    case raft::Role::kPreCandidate: return proto::KV_ROLE_PRE_CANDIDATE;
+    case raft::Role::kCandidate: return proto::KV_ROLE_CANDIDATE;
+    case raft::Role::kLeader: return proto::KV_ROLE_LEADER;
+  }
+  CAIRN_PANIC("unknown raft role");
+}
+
 }  // namespace
 
 KvService::KvService(Runtime& runtime, std::function<KvGroup(uint64_t)> find_group, KvServiceOptions options)
@@ -28,6 +38,8 @@ KvService::KvService(Runtime& runtime, std::function<KvGroup(uint64_t)> find_gro
       [this](const RpcContext&, const proto::KvMembershipRequest& request) { return change_membership(request); });
   server_.add_handler<proto::KvTransferLeadershipRequest, proto::KvTransferLeadershipReply>(
       [this](const RpcContext&, const proto::KvTransferLeadershipRequest& request) { return transfer_leadership(request); });
+  server_.add_handler<proto::KvStatusRequest, proto::KvStatusReply>(
+      [this](const RpcContext&, const proto::KvStatusRequest& request) { return status(request); });
 }
 
 Status KvService::start() { return server_.start(); }
@@ -149,6 +161,23 @@ Result<proto::KvTransferLeadershipReply> KvService::transfer_leadership(const pr
     return reply;
   }
   CAIRN_RETURN_IF_ERROR(target.replica->transfer_leadership(request.target(), options_.request_timeout));
+  return reply;
+}
+
+Result<proto::KvStatusReply> KvService::status(const proto::KvStatusRequest& request) {
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  const replica::ReplicaStatus status = target.replica->status();
+  proto::KvStatusReply reply;
+  reply.set_node(runtime_->node_id());
+  reply.set_group(status.group);
+  reply.set_role(role_of(status.role));
+  reply.set_term(status.term);
+  reply.set_leader(status.leader);
+  reply.set_commit_index(status.commit);
+  reply.set_applied_index(status.applied);
+  reply.set_last_index(status.last_index);
+  reply.set_snapshot_index(status.snapshot_index);
+  *reply.mutable_membership() = status.membership;
   return reply;
 }
 

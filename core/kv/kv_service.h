@@ -5,7 +5,8 @@
 //                 waits until it has applied that far);
 //   lease         on the leader only, from its lease when valid, else ReadIndex;
 //   stale         the replica's applied state as it is, reporting the index it reflects.
-// Administration (membership changes, leadership transfer) goes to the leader as well.
+// Administration (membership changes, leadership transfer) goes to the leader as well; any
+// replica reports its own status.
 #pragma once
 
 #include <functional>
@@ -43,6 +44,7 @@ class KvService {
   Result<proto::KvScanReply> scan(const proto::KvScanRequest& request);
   Result<proto::KvMembershipReply> change_membership(const proto::KvMembershipRequest& request);
   Result<proto::KvTransferLeadershipReply> transfer_leadership(const proto::KvTransferLeadershipRequest& request);
+  Result<proto::KvStatusReply> status(const proto::KvStatusRequest& request);
   // Waits until a read of `group` at `consistency` may be served here; returns the redirect to
   // send instead, if any.
   Result<std::optional<proto::KvRedirect>> prepare_read(const KvGroup& group, proto::ReadConsistency consistency);
