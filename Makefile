@@ -1,6 +1,7 @@
 # Thin wrapper over CMake so that a fresh Debian machine needs exactly two commands:
 #   make run    install missing packages, configure, build, run the quickstart simulation
 #   make test   the same set-up, then the whole test suite (ctest)
+#   make cluster  the same set-up, then a local 3-node cluster in the foreground (tools/local-cluster.sh)
 # Options: SANITIZE=1 builds with ASan+UBSan into build-asan/; WERROR=1 turns warnings into errors.
 
 SANITIZE ?= 0
@@ -22,13 +23,16 @@ endif
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCAIRN_SANITIZE=$(SANITIZE) -DCAIRN_WERROR=$(WERROR)
 GENERATOR = $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: run test build configure deps bench clean
+.PHONY: run test build configure deps bench cluster clean
 
 run: build
 	$(BUILD_DIR)/bin/cairn-sim run scenarios/quickstart.textproto --seed $(SEED)
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+cluster: build
+	BUILD_DIR=$(BUILD_DIR) bash tools/local-cluster.sh
 
 bench: build
 	$(BUILD_DIR)/bin/cairn-bench-runtime

@@ -276,6 +276,10 @@ TcpTransport::PeerLink& TcpTransport::peer_link(NodeId peer) {
   return added;
 }
 
+void TcpTransport::connect_to_peers() {
+  for (const auto& [peer, address] : peer_addresses_) peer_link(peer);
+}
+
 Status TcpTransport::send(proto::Envelope envelope) {
   const NodeId to = envelope.destination();
   envelope.set_source(options_.self);

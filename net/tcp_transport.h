@@ -74,6 +74,11 @@ class TcpTransport final : public Network {
   // Accepts connections on `address` ("127.0.0.1:0" picks a free port); returns the port.
   Result<uint16_t> listen(const std::string& address);
 
+  // Dials every configured peer now rather than at the first message to it. A node that has
+  // nothing to say yet (a new member waiting to be added) is then still reachable: its peers
+  // answer over the connection it opened.
+  void connect_to_peers();
+
   Status send(proto::Envelope envelope) override;
   Result<std::unique_ptr<ServiceBinding>> bind(ServiceId service, MessageHandler handler) override;
 

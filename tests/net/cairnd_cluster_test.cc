@@ -1,7 +1,9 @@
-// Real processes on 127.0.0.1: three cairnd nodes serve the replicated register to a client in
-// this test process (running on the real epoll runtime). Proves that messages cross real TCP,
-// that data reaches real disks, that kill -9 loses nothing acknowledged, that SIGTERM shuts
-// down cleanly, and that hostile bytes on the port close a connection without crashing a node.
+// Real processes on 127.0.0.1: three cairnd nodes serve the replicated key-value store (Raft) to
+// a client in this test process (KvClient on the real epoll runtime) and to the `cairn` CLI.
+// Proves that messages cross real TCP, that data reaches real disks, that kill -9 loses nothing
+// acknowledged, that SIGTERM shuts down cleanly, that hostile bytes on the port close a
+// connection without crashing a node, and that cairnd's flags, config file and data-directory
+// identity are checked.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,7 +23,7 @@
 #include <sstream>
 #include <thread>
 
-#include "core/register/register_client.h"
+#include "core/kv/kv_client.h"
 #include "net/epoll_runtime.h"
 #include "net/frame_codec.h"
 #include "tests/net/raw_peer.h"
@@ -90,10 +92,12 @@ class CairndCluster {
     std::filesystem::remove(port_file);
     std::vector<std::string> arguments{CAIRND_PATH,
                                        "--node-id", std::to_string(id),
-                                       "--listen", "127.0.0.1:" + std::to_string(ports_.at(id)),
+                                       "--listen-peer", "127.0.0.1:" + std::to_string(ports_.at(id)),
                                        "--data-dir", data_directory(id),
                                        "--port-file", port_file,
-                                       "--initial-cluster-state", existing ? "existing" : "new"};
+                                       "--initial-cluster-state", existing ? "existing" : "new",
+                                       // Short ticks: elections after a kill -9 take 200-400 ms.
+                                       "--tick-ms", "20"};
     for (const auto& [peer, port] : ports_) {
       if (peer != id) arguments.push_back("--peer=" + std::to_string(peer) + "=127.0.0.1:" + std::to_string(port));
     }
@@ -163,8 +167,8 @@ class CairndCluster {
   std::map<NodeId, pid_t> pids_;
 };
 
-// Runs `body` with a register client on a fresh real runtime in this process.
-void with_client(const CairndCluster& cluster, const std::function<void(RegisterClient&)>& body) {
+// Runs `body` with a key-value client on a fresh real runtime in this process.
+void with_client(const CairndCluster& cluster, const std::function<void(kv::KvClient&)>& body) {
   EpollRuntime::Options options;
   options.node_id = kClientId;
   options.peers = cluster.addresses();
@@ -173,14 +177,9 @@ void with_client(const CairndCluster& cluster, const std::function<void(Register
   auto runtime = EpollRuntime::create(options);
   ASSERT_TRUE(runtime.ok()) << runtime.status().to_string();
   (*runtime)->run([&] {
-    RegisterClient::Options client_options;
-    client_options.replicas = cluster.ids();
-    // A fresh writer id per client instance: a new client does not know the sequences an
-    // earlier one used.
-    static uint64_t sessions = 0;
-    client_options.writer_id = kClientId * 1000 + ++sessions;
-    client_options.round_timeout = milliseconds(300);
-    auto client = RegisterClient::create(**runtime, client_options);
+    kv::KvClientOptions client_options;
+    client_options.servers = cluster.ids();
+    auto client = kv::KvClient::create(**runtime, client_options);
     EXPECT_TRUE(client.ok());
     if (client.ok()) body(**client);
     return 0;
@@ -189,28 +188,35 @@ void with_client(const CairndCluster& cluster, const std::function<void(Register
 
 constexpr Duration kDeadline = seconds(10);
 
-void expect_write(RegisterClient& client, const std::string& data) {
-  RegisterResult result = client.write(data, kDeadline);
-  EXPECT_EQ(result.outcome, OperationOutcome::kOk) << result.error.to_string();
+void expect_write(kv::KvClient& client, const std::string& key, const std::string& value) {
+  Result<proto::KvWriteReply> reply = client.put(key, value, kDeadline);
+  EXPECT_TRUE(reply.ok()) << reply.status().to_string();
 }
 
-void expect_read(RegisterClient& client, const std::string& data) {
-  RegisterResult result = client.read(kDeadline);
-  EXPECT_EQ(result.outcome, OperationOutcome::kOk) << result.error.to_string();
-  EXPECT_EQ(result.value.data(), data);
+void expect_read(kv::KvClient& client, const std::string& key, const std::string& value,
+                 proto::ReadConsistency consistency = proto::READ_LINEARIZABLE) {
+  Result<std::optional<std::string>> read = client.get(key, consistency, kDeadline);
+  ASSERT_TRUE(read.ok()) << read.status().to_string();
+  ASSERT_TRUE(read->has_value()) << key << " not found";
+  EXPECT_EQ(**read, value);
 }
 
 TEST(CairndCluster, WritesAndReadsAcrossThreeProcesses) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
-  with_client(cluster, [](RegisterClient& client) {
-    expect_write(client, "alpha");
-    expect_read(client, "alpha");
-    expect_write(client, "beta");
-    expect_read(client, "beta");
+  with_client(cluster, [](kv::KvClient& client) {
+    expect_write(client, "alpha", "1");
+    expect_read(client, "alpha", "1");
+    expect_write(client, "alpha", "2");
+    expect_read(client, "alpha", "2", proto::READ_LEASE);
+    Result<proto::KvWriteReply> removed = client.remove("alpha", kDeadline);
+    ASSERT_TRUE(removed.ok()) << removed.status().to_string();
+    Result<std::optional<std::string>> gone = client.get("alpha", proto::READ_LINEARIZABLE, kDeadline);
+    ASSERT_TRUE(gone.ok()) << gone.status().to_string();
+    EXPECT_FALSE(gone->has_value());
   });
   for (NodeId id : cluster.ids()) {
-    EXPECT_TRUE(std::filesystem::exists(cluster.data_directory(id) + "/register.dat"));
+    EXPECT_TRUE(std::filesystem::exists(cluster.data_directory(id) + "/raft/g1/wal"));
     EXPECT_EQ(cluster.terminate(id), 0) << "SIGTERM must shut node " << id << " down cleanly:\n" << cluster.logs(id);
   }
 }
@@ -218,28 +224,72 @@ TEST(CairndCluster, WritesAndReadsAcrossThreeProcesses) {
 TEST(CairndCluster, KillNineOfEveryNodeLosesNoAcknowledgedWrite) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
-  with_client(cluster, [](RegisterClient& client) { expect_write(client, "durable"); });
+  with_client(cluster, [](kv::KvClient& client) {
+    for (int i = 0; i < 20; ++i) expect_write(client, "key" + std::to_string(i), "durable" + std::to_string(i));
+  });
   for (NodeId id : cluster.ids()) cluster.kill9(id);
   for (NodeId id : cluster.ids()) cluster.start(id, true);
-  with_client(cluster, [](RegisterClient& client) { expect_read(client, "durable"); });
+  with_client(cluster, [](kv::KvClient& client) {
+    for (int i = 0; i < 20; ++i) expect_read(client, "key" + std::to_string(i), "durable" + std::to_string(i));
+  });
 }
 
 TEST(CairndCluster, RestartedNodeServesWhatItPersisted) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
   cluster.kill9(1);
-  with_client(cluster, [](RegisterClient& client) { expect_write(client, "while-one-was-down"); });
+  with_client(cluster, [](kv::KvClient& client) { expect_write(client, "k", "while-one-was-down"); });
   cluster.start(1, true);
+  // Node 1 catches up from the leader; then a stale read on it alone must show the write.
   cluster.kill9(2);
-  // Quorum {1, 3}: node 3 holds the write, node 1 only what it had before its crash.
-  with_client(cluster, [](RegisterClient& client) {
-    expect_read(client, "while-one-was-down");
-    expect_write(client, "after-restart");
+  with_client(cluster, [](kv::KvClient& client) {
+    expect_read(client, "k", "while-one-was-down");
+    expect_write(client, "k", "after-restart");
   });
   cluster.kill9(3);
   cluster.start(2, true);
-  // Quorum {1, 2}: the last write reached node 1 (2 was down), and node 1 persisted it.
-  with_client(cluster, [](RegisterClient& client) { expect_read(client, "after-restart"); });
+  // Quorum {1, 2}: the last write was acknowledged by {1, 3}; node 1 must have persisted it.
+  with_client(cluster, [](kv::KvClient& client) { expect_read(client, "k", "after-restart"); });
+}
+
+// The `cairn` CLI against a real cluster: what a user types, what they see, and exit statuses.
+TEST(CairnCli, PutGetScanDeleteAndClusterStatus) {
+  CairndCluster cluster(3);
+  for (NodeId id : cluster.ids()) cluster.start(id, false);
+  std::string endpoints;
+  for (const auto& [id, address] : cluster.addresses()) {
+    endpoints += (endpoints.empty() ? "" : ",") + std::to_string(id) + "=" + address;
+  }
+  const auto cairn = [&](const std::string& arguments) {
+    return cairn::testing::run_command(CAIRN_PATH, "--endpoints " + endpoints + " " + arguments);
+  };
+  EXPECT_EQ(cairn("put greeting hello").output, "OK\n");
+  EXPECT_EQ(cairn("put other world").exit_code, 0);
+  cairn::testing::CommandOutcome got = cairn("get greeting");
+  EXPECT_EQ(got.exit_code, 0) << got.output;
+  EXPECT_EQ(got.output, "hello\n");
+  EXPECT_EQ(cairn("get greeting --consistency stale").exit_code, 0);
+  cairn::testing::CommandOutcome missing = cairn("get nothing-here");
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("not found"), std::string::npos) << missing.output;
+  EXPECT_EQ(cairn("scan").output, "greeting\thello\nother\tworld\n");
+  EXPECT_EQ(cairn("scan h --limit 5").output, "other\tworld\n");
+  EXPECT_EQ(cairn("del greeting").exit_code, 0);
+  EXPECT_EQ(cairn("get greeting").exit_code, 1);
+
+  cairn::testing::CommandOutcome status = cairn("cluster status");
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("leader"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("voters 1,2,3"), std::string::npos) << status.output;
+  cairn::testing::CommandOutcome json = cairn("--json cluster status");
+  EXPECT_TRUE(json.output.starts_with("[{")) << json.output;
+
+  // Bad usage exits 2 with a reason; an unreachable cluster exits 3.
+  EXPECT_EQ(cairn::testing::run_command(CAIRN_PATH, "--endpoints 1=nowhere get k").exit_code, 2);
+  EXPECT_EQ(cairn::testing::run_command(CAIRN_PATH, "--endpoints 1=127.0.0.1:1,1=127.0.0.1:2 get k").exit_code, 2);
+  EXPECT_EQ(cairn("get").exit_code, 2);
+  EXPECT_EQ(cairn("frobnicate").exit_code, 2);
+  EXPECT_EQ(cairn::testing::run_command(CAIRN_PATH, "--timeout 0.3 --endpoints 1=127.0.0.1:1 get k").exit_code, 3);
 }
 
 // Connects a plain blocking socket, sends `bytes`, and reports whether the node closed the
@@ -263,7 +313,7 @@ TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
   const std::map<std::string, std::string> attacks{
       {"oversized length", std::string("\xff\xff\xff\x7f", 4)},
       {"garbage frame", std::string("\x08\x00\x00\x00", 4) + "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"},
-      {"not a hello", frame_of(proto::RegisterReadRequest())},
+      {"not a hello", frame_of(proto::KvReadRequest())},
       {"wrong protocol version", hello_frame(77, 99)},
       {"garbage after a valid hello", hello_frame(77) + std::string("\x03\x00\x00\x00", 4) + "\xff\xff\xff"},
       {"oversized after a valid hello", hello_frame(78) + std::string("\x00\x00\x00\x7f", 4)},
@@ -273,9 +323,9 @@ TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
     EXPECT_TRUE(cluster.alive(1)) << "node 1 died after: " << name << "\n" << cluster.logs(1);
   }
   // And it still serves, and shuts down cleanly (a node that had crashed could not exit 0).
-  with_client(cluster, [](RegisterClient& client) {
-    expect_write(client, "still-fine");
-    expect_read(client, "still-fine");
+  with_client(cluster, [](kv::KvClient& client) {
+    expect_write(client, "k", "still-fine");
+    expect_read(client, "k", "still-fine");
   });
   EXPECT_TRUE(cluster.alive(1)) << cluster.logs(1);
   EXPECT_EQ(cluster.terminate(1), 0) << cluster.logs(1);
@@ -296,13 +346,20 @@ CommandOutcome run_cairnd(const std::string& arguments) { return cairn::testing:
 
 TEST(CairndFlags, BadFlagsExitTwoWithAnExplanation) {
   const std::string directory = ::testing::TempDir() + "/cairnd-flags-" + std::to_string(::getpid());
+  const std::string base = "--node-id 1 --listen-peer 127.0.0.1:0 --data-dir " + directory;
   const std::map<std::string, std::string> cases{
       {"", "--node-id is required"},
-      {"--node-id 0 --listen 127.0.0.1:0 --data-dir " + directory, "not in range"},
-      {"--node-id 1 --listen nowhere --data-dir " + directory, "needs a port"},
-      {"--node-id 1 --listen 127.0.0.1:0 --data-dir " + directory + " --peer 2", "should be ID=HOST:PORT"},
-      {"--node-id 1 --listen 127.0.0.1:0 --data-dir " + directory + " --peer 1=127.0.0.1:5", "not this node's"},
-      {"--node-id 1 --listen 127.0.0.1:0 --data-dir " + directory + " --initial-cluster-state maybe", "new"},
+      {"--node-id 0 --listen-peer 127.0.0.1:0 --data-dir " + directory, "not in range"},
+      {"--node-id 1 --listen-peer nowhere --data-dir " + directory, "--listen-peer: "},
+      {base + " --listen-client 127.0.0.1", "--listen-client: "},
+      {base + " --peer 2", "should be ID=HOST:PORT"},
+      {base + " --peer x=127.0.0.1:5", "is not a node id"},
+      {base + " --peer 1=127.0.0.1:5", "not this node's"},
+      {base + " --peer 2=127.0.0.1:5 --peer 2=127.0.0.1:6", "given twice"},
+      {base + " --initial-cluster-state maybe", "new"},
+      {base + " --tick-ms 0", "not in range"},
+      {base + " --election-ticks 3 --heartbeat-ticks 1", "--election-ticks must exceed"},
+      {base + " --config /nonexistent/cairnd.toml", "/nonexistent/cairnd.toml"},
   };
   for (const auto& [arguments, expected] : cases) {
     CommandOutcome outcome = run_cairnd(arguments);
@@ -311,14 +368,65 @@ TEST(CairndFlags, BadFlagsExitTwoWithAnExplanation) {
   }
 }
 
-TEST(CairndFlags, RefusesADataDirectoryOfAnotherNode) {
-  char pattern[] = "/tmp/cairnd-identity-XXXXXX";
-  ASSERT_NE(::mkdtemp(pattern), nullptr);
-  const std::string directory = pattern;
-  std::ofstream(directory + "/node.id") << "7\n";
-  CommandOutcome outcome = run_cairnd("--node-id 1 --listen 127.0.0.1:0 --data-dir " + directory);
-  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
-  EXPECT_NE(outcome.output.find("belongs to node 7, not node 1"), std::string::npos) << outcome.output;
+std::string temporary_directory(const std::string& name) {
+  std::string pattern = "/tmp/" + name + "-XXXXXX";
+  EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
+  return pattern;
+}
+
+TEST(CairndFlags, RefusesADataDirectoryOfAnotherNodeOrCluster) {
+  const std::string directory = temporary_directory("cairnd-identity");
+  std::ofstream(directory + "/node.id") << "node 7\ncluster cairn\n";
+  CommandOutcome other_node = run_cairnd("--node-id 1 --listen-peer 127.0.0.1:0 --data-dir " + directory);
+  EXPECT_EQ(other_node.exit_code, 2) << other_node.output;
+  EXPECT_NE(other_node.output.find("belongs to node 7, not node 1"), std::string::npos) << other_node.output;
+
+  CommandOutcome other_cluster =
+      run_cairnd("--node-id 7 --cluster-name staging --listen-peer 127.0.0.1:0 --data-dir " + directory);
+  EXPECT_EQ(other_cluster.exit_code, 2) << other_cluster.output;
+  EXPECT_NE(other_cluster.output.find("belongs to cluster 'cairn', not cluster 'staging'"), std::string::npos)
+      << other_cluster.output;
+
+  std::ofstream(directory + "/node.id", std::ios::trunc) << "garbage";
+  CommandOutcome damaged = run_cairnd("--node-id 7 --listen-peer 127.0.0.1:0 --data-dir " + directory);
+  EXPECT_NE(damaged.exit_code, 0) << damaged.output;
+  EXPECT_NE(damaged.output.find("not a Cairn identity file"), std::string::npos) << damaged.output;
+  std::filesystem::remove_all(directory);
+}
+
+// A node configured entirely from a TOML file serves, and writes its ports where the file says.
+TEST(CairndFlags, AConfigFileSetsEveryFlag) {
+  const std::string directory = temporary_directory("cairnd-config");
+  const std::string config = directory + "/node.toml";
+  std::ofstream(config) << "node-id = 1\n"
+                           "data-dir = \"" << directory << "/data\"\n"
+                           "cluster-name = \"from-file\"\n"
+                           "listen-peer = \"127.0.0.1:0\"\n"
+                           "port-file = \"" << directory << "/ports\"\n"
+                           "tick-ms = 20\n";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, STDERR_FILENO);
+    ::execl(CAIRND_PATH, CAIRND_PATH, "--config", config.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!std::filesystem::exists(directory + "/ports") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::ifstream ports(directory + "/ports");
+  std::string peer_line;
+  std::getline(ports, peer_line);
+  EXPECT_TRUE(peer_line.starts_with("peer=")) << peer_line;
+  std::ifstream identity(directory + "/data/node.id");
+  std::stringstream identity_text;
+  identity_text << identity.rdbuf();
+  EXPECT_EQ(identity_text.str(), "node 1\ncluster from-file\n");
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   std::filesystem::remove_all(directory);
 }
 

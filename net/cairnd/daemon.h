@@ -1,0 +1,34 @@
+// Daemon: what one cairnd process serves once its flags are checked — the data directory's
+// identity, the listeners (peers, native clients), the key-value node (its Raft groups and the
+// client service) — until SIGTERM/SIGINT, then a clean stop in reverse order.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "net/cairnd/node_identity.h"
+#include "net/epoll_runtime.h"
+
+namespace cairn::net {
+
+struct DaemonOptions {
+  NodeIdentity identity;
+  std::string listen_peer;            // peers (and clients) connect here
+  std::string listen_client;          // another address for native clients; empty: none
+  std::vector<NodeId> initial_voters; // this node and its --peer nodes
+  bool bootstrap = true;              // --initial-cluster-state new
+  std::string port_file;              // "peer=P\nclient=P\n" once listening; empty: none
+  Duration tick = milliseconds(100);
+  uint32_t election_ticks = 10;
+  uint32_t heartbeat_ticks = 1;
+};
+
+// Exit codes, as cairnd documents them.
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitServingFailed = 1;
+inline constexpr int kExitBadConfiguration = 2;
+
+// Runs on the runtime's main fiber; returns the process's exit code.
+int run_daemon(EpollRuntime& runtime, const DaemonOptions& options);
+
+}  // namespace cairn::net
