@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev
   libcli11-dev
   libssl-dev
+  libhttp-parser-dev
 )
 
 missing=()
