@@ -52,6 +52,7 @@ class EpollRuntime final : public Runtime {
   FileSystem& file_system() override;
   Logger& logger() override;
   bool buggify(std::string_view) override { return false; }
+  metrics::MetricsRegistry& metrics() override { return metrics_; }
 
  private:
   explicit EpollRuntime(Options options, std::unique_ptr<EpollLoop> loop, uint64_t seed);
@@ -60,6 +61,8 @@ class EpollRuntime final : public Runtime {
   std::unique_ptr<EpollLoop> loop_;
   Random random_;
   std::unique_ptr<StderrLogger> logger_;
+  // Before the process, the file system and the transport: whatever they hold refers to it.
+  metrics::MetricsRegistry metrics_;
   std::unique_ptr<Process> process_;
   std::unique_ptr<PosixFileSystem> file_system_;
   Event shutdown_requested_;

@@ -235,8 +235,9 @@ void TcpTransport::serve_incoming(Socket socket) {
   Status ended = connection.serve(queue);
   const bool bad_input = ended.code() == StatusCode::kInvalidArgument;
   if (bad_input) ++stats_.connections_rejected;
-  runtime_->logger().log(bad_input ? LogLevel::kWarning : LogLevel::kInfo, "tcp", "connection closed",
-                         {{"peer", remote}, {"reason", ended.to_string()}});
+  // A peer going away is news for the operator; a client hanging up after its command is not.
+  const LogLevel level = bad_input ? LogLevel::kWarning : peer_addresses_.contains(remote) ? LogLevel::kInfo : LogLevel::kDebug;
+  runtime_->logger().log(level, "tcp", "connection closed", {{"peer", remote}, {"reason", ended.to_string()}});
 }
 
 void TcpTransport::run_peer_link(NodeId peer, PeerLink& link) {

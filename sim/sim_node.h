@@ -85,6 +85,7 @@ class SimNode final : public Runtime {
   FileSystem& file_system() override;
   Logger& logger() override;
   bool buggify(std::string_view site) override;
+  metrics::MetricsRegistry& metrics() override { return metrics_; }
 
  private:
   void stop_process();
@@ -99,6 +100,8 @@ class SimNode final : public Runtime {
   std::unique_ptr<SimFileSystem> file_system_;
   std::unique_ptr<NodeNetwork> network_;
   std::unique_ptr<NodeLogger> logger_;
+  // The machine's, not the process's: it outlives restarts, as the disk and clock do.
+  metrics::MetricsRegistry metrics_;
   ServiceTable services_;
   std::unique_ptr<Process> process_;
   uint64_t incarnation_ = 0;

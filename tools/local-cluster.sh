@@ -3,20 +3,22 @@
 # directory, in the foreground until Ctrl-C (then every node gets SIGTERM and the data stays for
 # a look). Like `cockroach demo`: one command and a new user has something to talk to.
 #   CLUSTER_PORT=7001   first peer port (nodes use CLUSTER_PORT, +1, +2)
+#   CLUSTER_HTTP_PORT=8001  first HTTP API port (CLUSTER_HTTP_PORT, +1, +2)
 #   CLUSTER_TICK_MS=50  Raft tick (elections after 10-20 ticks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 first_port=${CLUSTER_PORT:-7001}
+first_http_port=${CLUSTER_HTTP_PORT:-$((first_port + 1000))}
 tick_ms=${CLUSTER_TICK_MS:-50}
 
 for tool in cairnd cairn; do
   [[ -x $build/bin/$tool ]] || { echo "local-cluster: $build/bin/$tool is missing (run make build)" >&2; exit 1; }
 done
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for offset in 0 1 2; do
-  if port_in_use $((first_port + offset)); then
-    echo "local-cluster: port $((first_port + offset)) is in use; try: make cluster CLUSTER_PORT=8001" >&2
+for port in $first_port $((first_port + 1)) $((first_port + 2)) $first_http_port $((first_http_port + 1)) $((first_http_port + 2)); do
+  if port_in_use "$port"; then
+    echo "local-cluster: port $port is in use; try: make cluster CLUSTER_PORT=17001" >&2
     exit 1
   fi
 done
@@ -43,7 +45,7 @@ for id in 1 2 3; do
     [[ $other == "$id" ]] || peers+=(--peer "$other=127.0.0.1:$((first_port + other - 1))")
   done
   "$build/bin/cairnd" --node-id "$id" --data-dir "$root/node$id" --listen-peer "127.0.0.1:$((first_port + id - 1))" \
-    "${peers[@]}" --tick-ms "$tick_ms" --port-file "$root/node$id.port" 2>"$root/node$id.log" &
+    --listen-http "127.0.0.1:$((first_http_port + id - 1))" "${peers[@]}" --tick-ms "$tick_ms" --port-file "$root/node$id.port" 2>"$root/node$id.log" &
   pids+=($!)
 done
 for id in 1 2 3; do
@@ -68,6 +70,12 @@ In another terminal:
   $build/bin/cairn get greeting
   $build/bin/cairn scan
   $build/bin/cairn cluster status
+
+Or over HTTP (node 1; nodes 2 and 3 listen on $((first_http_port + 1)) and $((first_http_port + 2))):
+  curl -X PUT --data-binary hello http://127.0.0.1:$first_http_port/v1/kv/greeting
+  curl http://127.0.0.1:$first_http_port/v1/kv/greeting
+  curl http://127.0.0.1:$first_http_port/v1/cluster
+  curl http://127.0.0.1:$first_http_port/metrics
 
 Press Ctrl-C to stop the cluster.
 INFO

@@ -1,8 +1,30 @@
 // KvService: client requests served through Raft (kv_service.h).
 #include "core/kv/kv_service.h"
 
+#include <cctype>
+
 namespace cairn::kv {
 namespace {
+
+constexpr std::array<std::string_view, 9> kOperationNames = {
+    "put", "delete", "compare_and_set", "write", "get", "scan", "change_membership", "transfer_leadership", "status"};
+
+// "resource_exhausted" for RESOURCE_EXHAUSTED: Prometheus label values are conventionally lowercase.
+std::string lowercase_code(StatusCode code) {
+  std::string name(status_code_name(code));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// Whether a reply sends the client to another replica (the status reply never does).
+template <typename Reply>
+bool is_redirect(const Reply& reply) {
+  if constexpr (requires { reply.has_redirect(); }) {
+    return reply.has_redirect();
+  } else {
+    return false;
+  }
+}
 
 proto::KvRedirect redirect_to(NodeId leader) {
   proto::KvRedirect redirect;
@@ -28,18 +50,74 @@ KvService::KvService(Runtime& runtime, std::function<KvGroup(uint64_t)> find_gro
       find_group_(std::move(find_group)),
       options_(options),
       server_(runtime, services::kKeyValue, options.max_concurrent_requests) {
+  metrics::MetricsRegistry& registry = runtime.metrics();
+  for (std::size_t i = 0; i < kOperationCount; ++i) {
+    const metrics::Labels labels = {{"op", std::string(kOperationNames[i])}};
+    operation_metrics_[i] = OperationMetrics{
+        .name = kOperationNames[i],
+        .seconds = &registry.histogram("cairn_kv_request_seconds",
+                                       "Time to answer a key-value request, redirects and errors included, in seconds.",
+                                       labels, metrics::latency_buckets_seconds()),
+        .redirects = &registry.counter("cairn_kv_redirects_total",
+                                       "Key-value requests answered with a redirect to the leader.", labels)};
+  }
   server_.add_handler<proto::KvWriteRequest, proto::KvWriteReply>(
-      [this](const RpcContext&, const proto::KvWriteRequest& request) { return write(request); });
+      [this](const RpcContext&, const proto::KvWriteRequest& request) {
+        return measured<proto::KvWriteReply>(write_operation(request), [&] { return write(request); });
+      });
   server_.add_handler<proto::KvReadRequest, proto::KvReadReply>(
-      [this](const RpcContext&, const proto::KvReadRequest& request) { return read(request); });
+      [this](const RpcContext&, const proto::KvReadRequest& request) {
+        return measured<proto::KvReadReply>(Operation::kGet, [&] { return read(request); });
+      });
   server_.add_handler<proto::KvScanRequest, proto::KvScanReply>(
-      [this](const RpcContext&, const proto::KvScanRequest& request) { return scan(request); });
+      [this](const RpcContext&, const proto::KvScanRequest& request) {
+        return measured<proto::KvScanReply>(Operation::kScan, [&] { return scan(request); });
+      });
   server_.add_handler<proto::KvMembershipRequest, proto::KvMembershipReply>(
-      [this](const RpcContext&, const proto::KvMembershipRequest& request) { return change_membership(request); });
+      [this](const RpcContext&, const proto::KvMembershipRequest& request) {
+        return measured<proto::KvMembershipReply>(Operation::kChangeMembership,
+                                                  [&] { return change_membership(request); });
+      });
   server_.add_handler<proto::KvTransferLeadershipRequest, proto::KvTransferLeadershipReply>(
-      [this](const RpcContext&, const proto::KvTransferLeadershipRequest& request) { return transfer_leadership(request); });
+      [this](const RpcContext&, const proto::KvTransferLeadershipRequest& request) {
+        return measured<proto::KvTransferLeadershipReply>(Operation::kTransferLeadership,
+                                                          [&] { return transfer_leadership(request); });
+      });
   server_.add_handler<proto::KvStatusRequest, proto::KvStatusReply>(
-      [this](const RpcContext&, const proto::KvStatusRequest& request) { return status(request); });
+      [this](const RpcContext&, const proto::KvStatusRequest& request) {
+        return measured<proto::KvStatusReply>(Operation::kStatus, [&] { return status(request); });
+      });
+}
+
+KvService::Operation KvService::write_operation(const proto::KvWriteRequest& request) {
+  switch (request.command().operation_case()) {
+    case proto::KvCommand::kPut: return Operation::kPut;
+    case proto::KvCommand::kDelete: return Operation::kDelete;
+    case proto::KvCommand::kCompareAndSet: return Operation::kCompareAndSet;
+    case proto::KvCommand::OPERATION_NOT_SET: return Operation::kWriteWithoutOperation;
+  }
+  return Operation::kWriteWithoutOperation;
+}
+
+template <typename Reply, typename Handler>
+Result<Reply> KvService::measured(Operation operation, Handler handle) {
+  const MonotonicTime started = runtime_->now();
+  Result<Reply> reply = handle();
+  record(operation, started, reply.status(), reply.ok() && is_redirect(*reply));
+  return reply;
+}
+
+void KvService::record(Operation operation, MonotonicTime started, const Status& status, bool redirected) {
+  const OperationMetrics& operation_metrics = operation_metrics_[static_cast<std::size_t>(operation)];
+  operation_metrics.seconds->observe(to_seconds(runtime_->now() - started));
+  if (redirected) operation_metrics.redirects->add();
+  if (!status.ok()) {
+    // Looked up per error: errors are rare, and the codes seen are few.
+    runtime_->metrics()
+        .counter("cairn_kv_request_errors_total", "Key-value requests answered with an error status.",
+                 {{"op", std::string(operation_metrics.name)}, {"code", lowercase_code(status.code())}})
+        .add();
+  }
 }
 
 Status KvService::start() { return server_.start(); }

@@ -9,8 +9,10 @@
 // replica reports its own status.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "core/kv/kv_state_machine.h"
 #include "core/proto/kv.pb.h"
@@ -39,6 +41,31 @@ class KvService {
   Status start();
 
  private:
+  // Requests as the metrics name them (label `op`); a write is named by its command's operation.
+  enum class Operation : std::size_t {
+    kPut,
+    kDelete,
+    kCompareAndSet,
+    kWriteWithoutOperation,  // refused as INVALID_ARGUMENT
+    kGet,
+    kScan,
+    kChangeMembership,
+    kTransferLeadership,
+    kStatus,
+  };
+  static constexpr std::size_t kOperationCount = 9;
+  // Looked up once per operation; the registry keeps them beyond this service's life.
+  struct OperationMetrics {
+    std::string_view name;
+    metrics::Histogram* seconds = nullptr;
+    metrics::Counter* redirects = nullptr;
+  };
+  static Operation write_operation(const proto::KvWriteRequest& request);
+  // Runs `handle` and records its latency and its outcome (error code or redirect) under `operation`.
+  template <typename Reply, typename Handler>
+  Result<Reply> measured(Operation operation, Handler handle);
+  void record(Operation operation, MonotonicTime started, const Status& status, bool redirected);
+
   Result<proto::KvWriteReply> write(const proto::KvWriteRequest& request);
   Result<proto::KvReadReply> read(const proto::KvReadRequest& request);
   Result<proto::KvScanReply> scan(const proto::KvScanRequest& request);
@@ -53,6 +80,7 @@ class KvService {
   Runtime* runtime_;
   std::function<KvGroup(uint64_t)> find_group_;
   KvServiceOptions options_;
+  std::array<OperationMetrics, kOperationCount> operation_metrics_;
   RpcServer server_;
 };
 

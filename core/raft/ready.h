@@ -4,10 +4,15 @@
 //
 // THE ORDER IS THE CONTRACT:
 //   1. Persist `hard_state`, `snapshot` and `entries` durably (entries[0].index may be at or
-//      below the last persisted index: the persisted log from that index on is replaced).
+//      below the last persisted index: the persisted log from that index on is replaced). A
+//      hard state that differs from the durable one only in its commit index need not be
+//      synced: the commit index is not promised to anyone.
 //   2. Only then send `messages`. A message may promise something about the persisted state — a
 //      vote, or that entries are held — and a promise made before the state is durable is a lie
 //      after a crash (two votes in one term, an acknowledged entry that vanished).
+//      One exception: a leader's RAFT_APPEND and RAFT_HEARTBEAT promise nothing about its own
+//      disk and may leave before step 1 (Raft thesis §10.2.1), because the leader counts its
+//      own entries toward a quorum only once advance() reports them durable.
 //      A RAFT_SNAPSHOT message describes the state machine as of Raft's applied index when the
 //      message was made: before this Ready's committed entries are applied. The driver captures
 //      the snapshot data then.

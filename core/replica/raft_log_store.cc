@@ -82,6 +82,7 @@ Status RaftLogStore::replay() {
     }
     recovered_.entries.push_back(std::move(entry));
   }
+  durable_hard_state_ = recovered_.hard_state;
   if (salvaged_) {
     // Entries this replica acknowledged may be gone: it catches up before voting again.
     recovered_.hard_state.set_catch_up_term(std::max<uint64_t>(recovered_.hard_state.term(), 1));
@@ -146,7 +147,10 @@ Status RaftLogStore::save(const std::optional<proto::RaftHardState>& hard_state,
     entry_locations_.erase(entry_locations_.lower_bound(entries.front().index()), entry_locations_.end());
     for (std::size_t i = 0; i < entries.size(); ++i) entry_locations_[entries[i].index()] = first + i;
   }
-  if (hard_state) last_hard_state_location_ = first + records.size() - 1;
+  if (hard_state) {
+    last_hard_state_location_ = first + records.size() - 1;
+    durable_hard_state_ = *hard_state;
+  }
   return Status{};
 }
 
@@ -169,6 +173,7 @@ Status RaftLogStore::save_snapshot(const proto::RaftSnapshotMetadata& snapshot, 
   snapshot_index_ = snapshot.index();
   last_marker_location_ = first;
   last_hard_state_location_ = first + 1;
+  durable_hard_state_ = hard_state;
   return Status{};
 }
 

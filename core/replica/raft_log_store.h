@@ -64,6 +64,8 @@ class RaftLogStore {
   // snapshot covers.
   Status remove_covered_segments();
 
+  // The hard state last made durable (recovered, or written by save/save_snapshot).
+  const proto::RaftHardState& durable_hard_state() const { return durable_hard_state_; }
   uint64_t segments() const { return wal_->segments().size(); }
   const WriteAheadLog& wal() const { return *wal_; }
 
@@ -74,6 +76,7 @@ class RaftLogStore {
 
   std::unique_ptr<WriteAheadLog> wal_;
   raft::RaftRecoveredState recovered_;
+  proto::RaftHardState durable_hard_state_;
   // Raft index -> the WAL index that holds its current version (entries after the snapshot).
   std::map<uint64_t, uint64_t> entry_locations_;
   uint64_t snapshot_index_ = 0;

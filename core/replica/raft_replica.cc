@@ -14,6 +14,13 @@ constexpr std::string_view kComponent = "raft";
 
 bool is_overwritten(const proto::RaftEntry& entry, uint64_t proposed_term) { return entry.term() != proposed_term; }
 
+// Whether `next` says nothing new to the disk but a commit index.
+bool only_commit_differs(const proto::RaftHardState& next, const proto::RaftHardState& durable) {
+  proto::RaftHardState same_commit = next;
+  same_commit.set_commit(durable.commit());
+  return same_commit.SerializeAsString() == durable.SerializeAsString();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RaftReplica>> RaftReplica::start(Runtime& runtime, RaftReplicaOptions options,
@@ -38,11 +45,30 @@ RaftReplica::RaftReplica(Runtime& runtime, RaftReplicaOptions options, std::uniq
       state_machine_(std::move(state_machine)),
       log_store_(std::move(log_store)),
       inbox_(options_.inbox_capacity),
+      metrics_(find_metrics(runtime.metrics(), options_.group)),
       fibers_(runtime.process()) {}
+
+RaftReplica::Metrics RaftReplica::find_metrics(metrics::MetricsRegistry& registry, uint64_t group) {
+  const metrics::Labels labels = {{"group", std::to_string(group)}};
+  return Metrics{
+      .proposals = registry.counter("cairn_raft_proposals_total",
+                                    "Proposals (commands and membership changes) this replica appended as leader.",
+                                    labels),
+      .leader_changes = registry.counter("cairn_raft_leader_changes_total",
+                                         "Times this replica learned of a leader other than the one it knew.", labels),
+      .term = registry.gauge("cairn_raft_term", "This replica's current Raft term.", labels),
+      .commit_index = registry.gauge("cairn_raft_commit_index", "The highest log index this replica knows committed.",
+                                     labels),
+      .applied_index = registry.gauge("cairn_raft_applied_index",
+                                      "The highest log index this replica's state machine applied.", labels),
+      .is_leader = registry.gauge("cairn_raft_is_leader", "1 while this replica is the group's leader, else 0.",
+                                  labels)};
+}
 
 RaftReplica::~RaftReplica() {
   fibers_.cancel();
   fail_pending(Status::cancelled("the replica stopped"));
+  metrics_.is_leader.set(0);  // the gauge outlives the replica; a stopped replica leads nothing
 }
 
 // A log holding entries but no membership to start from lost the record that gave it one (the
@@ -233,6 +259,7 @@ void RaftReplica::handle_proposal(ProposeRequest& request) {
     return;
   }
   pending_proposals_[*index] = PendingProposal{.term = raft_->term(), .promise = request.promise};
+  metrics_.proposals.add();
 }
 
 void RaftReplica::handle_read(ReadRequest& request) {
@@ -298,9 +325,28 @@ Status RaftReplica::process_ready() {
   // batch in the middle of the log, a later batch still says which term and vote are current.
   std::optional<proto::RaftHardState> hard_state = ready.hard_state;
   if (!hard_state && !ready.entries.empty()) hard_state = raft_->hard_state();
-  CAIRN_RETURN_IF_ERROR(log_store_->save(hard_state, ready.entries));
-  // 2. Send.
+  if (hard_state && ready.entries.empty() && only_commit_differs(*hard_state, log_store_->durable_hard_state())) {
+    // Only the commit index moved, which is not worth an fsync: Raft needs term and vote
+    // durable, not the commit index (a restarted replica learns it again from the leader, and
+    // whatever its state machine applied counts as committed, recover()). The next batch of
+    // entries carries the whole hard state anyway. Without this a write cost the leader a
+    // second fsync on its critical path, after the commit and before the apply.
+    hard_state.reset();
+  }
+  // 2. A leader's appends and heartbeats leave before its own write is durable, so that its
+  // disk and its followers' work at the same time (Raft thesis §10.2.1). That is safe because
+  // the leader counts its own log toward a quorum only once durable (Raft::advance). Every
+  // other message speaks for what this node holds (votes, acknowledgements), so it waits.
+  const bool leading = raft_->role() == raft::Role::kLeader;
+  const auto leaves_early = [&](const proto::RaftMessage& message) {
+    return leading && (message.type() == proto::RAFT_APPEND || message.type() == proto::RAFT_HEARTBEAT);
+  };
   for (const proto::RaftMessage& message : ready.messages) {
+    if (leaves_early(message)) send_message(message);
+  }
+  CAIRN_RETURN_IF_ERROR(log_store_->save(hard_state, ready.entries));
+  for (const proto::RaftMessage& message : ready.messages) {
+    if (leaves_early(message)) continue;
     if (message.type() == proto::RAFT_SNAPSHOT) {
       start_snapshot_stream(message);
     } else {
@@ -462,6 +508,7 @@ Status RaftReplica::maybe_compact() {
 }
 
 void RaftReplica::refresh_status() {
+  const NodeId previous_leader = status_.leader;
   status_.group = options_.group;
   status_.role = raft_->role();
   status_.term = raft_->term();
@@ -471,6 +518,17 @@ void RaftReplica::refresh_status() {
   status_.last_index = raft_->log().last_index();
   status_.snapshot_index = raft_->log().snapshot_index();
   status_.membership = raft_->membership().to_proto();
+  update_metrics(previous_leader);
+}
+
+void RaftReplica::update_metrics(NodeId previous_leader) {
+  // As etcd counts them: a move to a known leader other than the last one seen (none included),
+  // so leader A, then none, then A again counts twice; losing the leader alone counts nothing.
+  if (status_.leader != 0 && status_.leader != previous_leader) metrics_.leader_changes.add();
+  metrics_.term.set(static_cast<double>(status_.term));
+  metrics_.commit_index.set(static_cast<double>(status_.commit));
+  metrics_.applied_index.set(static_cast<double>(status_.applied));
+  metrics_.is_leader.set(status_.role == raft::Role::kLeader ? 1 : 0);
 }
 
 void RaftReplica::fail_pending(const Status& status) {

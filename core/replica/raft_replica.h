@@ -155,6 +155,18 @@ class RaftReplica {
     std::vector<std::string> data;
   };
 
+  // The group's metrics in the node's registry, looked up once (they outlive the replica, so a
+  // restarted replica continues them). Only written: nothing here reads them back.
+  struct Metrics {
+    metrics::Counter& proposals;
+    metrics::Counter& leader_changes;
+    metrics::Gauge& term;
+    metrics::Gauge& commit_index;
+    metrics::Gauge& applied_index;
+    metrics::Gauge& is_leader;
+  };
+  static Metrics find_metrics(metrics::MetricsRegistry& registry, uint64_t group);
+
   RaftReplica(Runtime& runtime, RaftReplicaOptions options, std::unique_ptr<StateMachine> state_machine,
               std::unique_ptr<RaftLogStore> log_store);
   Status recover();
@@ -172,7 +184,9 @@ class RaftReplica {
   void release_reads();
   Status maybe_compact();
   void fail(const Status& status);
+  // Updates status_ from Raft and the state machine, and the metrics from status_.
   void refresh_status();
+  void update_metrics(NodeId previous_leader);
   Status rebase_log_without_membership(raft::RaftRecoveredState& recovered, const proto::RaftSnapshotMetadata& applied);
   void fail_pending(const Status& status);
   // Queues a request for the driver and waits (at most `timeout`) for its promise.
@@ -187,6 +201,7 @@ class RaftReplica {
   Channel<Event> inbox_;
   Status failure_;
   ReplicaStatus status_;
+  Metrics metrics_;
   uint64_t dropped_messages_ = 0;
   uint64_t next_read_context_ = 0;
   std::map<uint64_t, PendingProposal> pending_proposals_;                    // log index ->

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/metrics/metrics_registry.h"
 #include "core/runtime/fiber_scope.h"
 #include "core/runtime/file_system.h"
 #include "core/runtime/logger.h"
@@ -53,6 +54,11 @@ class Runtime {
   virtual Network& network() = 0;
   virtual FileSystem& file_system() = 0;
   virtual Logger& logger() = 0;
+  // This node's metrics (rendered for the daemon's /metrics endpoint). The registry lives as
+  // long as the machine: in the simulator it survives process restarts, so counters keep
+  // counting across them. Metrics are only written by the core, never read back to decide
+  // anything, so they cannot change a simulated run.
+  virtual metrics::MetricsRegistry& metrics() = 0;
 
   // A fault point: in the simulator, true at random (per seed, each site is either active or
   // not, and an active site fires with a probability); always false in production. Lets code

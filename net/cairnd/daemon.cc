@@ -4,18 +4,20 @@
 #include <cstdio>
 
 #include "core/kv/kv_node.h"
+#include "net/cairnd/http_gateway.h"
 
 namespace cairn::net {
 namespace {
 
 // Written with plain stdio: the port file lives outside the data directory. Atomic (a reader
 // never sees half of it), so its existence means every listener is up.
-Status write_port_file(const std::string& path, uint16_t peer_port, uint16_t client_port) {
+Status write_port_file(const std::string& path, uint16_t peer_port, uint16_t client_port, uint16_t http_port) {
   const std::string temporary = path + ".tmp";
   std::FILE* file = std::fopen(temporary.c_str(), "w");
   if (file == nullptr) return Status::io_error("cannot create " + temporary);
-  const bool written = std::fprintf(file, "peer=%u\nclient=%u\n", static_cast<unsigned>(peer_port),
-                                    static_cast<unsigned>(client_port)) > 0;
+  std::string text = "peer=" + std::to_string(peer_port) + "\nclient=" + std::to_string(client_port) + "\n";
+  if (http_port != 0) text += "http=" + std::to_string(http_port) + "\n";
+  const bool written = std::fputs(text.c_str(), file) >= 0;
   if (std::fclose(file) != 0 || !written || std::rename(temporary.c_str(), path.c_str()) != 0) {
     return Status::io_error("cannot write " + path);
   }
@@ -30,6 +32,14 @@ kv::KvNodeOptions node_options(const DaemonOptions& options) {
   node.replica.raft.election_ticks = options.election_ticks;
   node.replica.raft.heartbeat_ticks = options.heartbeat_ticks;
   return node;
+}
+
+HttpGatewayOptions gateway_options(const DaemonOptions& options) {
+  HttpGatewayOptions gateway;
+  gateway.self = options.identity.node;
+  gateway.cluster_name = options.identity.cluster;
+  gateway.servers = options.initial_voters;
+  return gateway;
 }
 
 }  // namespace
@@ -61,17 +71,29 @@ int run_daemon(EpollRuntime& runtime, const DaemonOptions& options) {
     log.log(LogLevel::kError, "cairnd", "cannot start the key-value node", {{"error", node.status().to_string()}});
     return kExitServingFailed;
   }
+  std::unique_ptr<HttpGateway> gateway;
+  uint16_t http_port = 0;
+  if (!options.listen_http.empty()) {
+    gateway = std::make_unique<HttpGateway>(runtime, gateway_options(options));
+    Result<uint16_t> port = gateway->listen(options.listen_http);
+    if (!port.ok()) {
+      log.log(LogLevel::kError, "cairnd", "cannot listen", {{"address", options.listen_http}, {"error", port.status().to_string()}});
+      return kExitServingFailed;
+    }
+    http_port = *port;
+  }
   if (!options.port_file.empty()) {
-    if (Status written = write_port_file(options.port_file, *peer_port, client_port); !written.ok()) {
+    if (Status written = write_port_file(options.port_file, *peer_port, client_port, http_port); !written.ok()) {
       log.log(LogLevel::kError, "cairnd", "cannot write the port file", {{"error", written.to_string()}});
       return kExitServingFailed;
     }
   }
   log.log(LogLevel::kInfo, "cairnd", "serving",
           {{"node", options.identity.node}, {"cluster", options.identity.cluster}, {"peer_port", *peer_port},
-           {"client_port", client_port}, {"voters", options.initial_voters.size()}});
+           {"client_port", client_port}, {"http_port", http_port}, {"voters", options.initial_voters.size()}});
   runtime.shutdown_requested().wait();
   log.log(LogLevel::kInfo, "cairnd", "shutting down");
+  gateway.reset();  // its requests use the node: stopped first
   node->reset();  // stops the groups' fibers and closes their logs and databases
   log.log(LogLevel::kInfo, "cairnd", "stopped");
   return kExitClean;

@@ -1,6 +1,6 @@
 // Daemon: what one cairnd process serves once its flags are checked — the data directory's
-// identity, the listeners (peers, native clients), the key-value node (its Raft groups and the
-// client service) — until SIGTERM/SIGINT, then a clean stop in reverse order.
+// identity, the listeners (peers, native clients, HTTP), the key-value node (its Raft groups and
+// the client service) — until SIGTERM/SIGINT, then a clean stop in reverse order.
 #pragma once
 
 #include <string>
@@ -15,9 +15,10 @@ struct DaemonOptions {
   NodeIdentity identity;
   std::string listen_peer;            // peers (and clients) connect here
   std::string listen_client;          // another address for native clients; empty: none
+  std::string listen_http;            // the HTTP/JSON API (http_gateway.h); empty: none
   std::vector<NodeId> initial_voters; // this node and its --peer nodes
   bool bootstrap = true;              // --initial-cluster-state new
-  std::string port_file;              // "peer=P\nclient=P\n" once listening; empty: none
+  std::string port_file;              // "peer=P\nclient=P\n[http=P\n]" once listening; empty: none
   Duration tick = milliseconds(100);
   uint32_t election_ticks = 10;
   uint32_t heartbeat_ticks = 1;

@@ -17,6 +17,7 @@
 
 #include "net/cairnd/daemon.h"
 #include "net/epoll_runtime.h"
+#include "net/node_address.h"
 
 namespace cairn::net {
 namespace {
@@ -27,6 +28,7 @@ struct Flags {
   std::string cluster_name = "cairn";
   std::string listen_peer;
   std::string listen_client;
+  std::string listen_http;
   std::vector<std::string> peers;
   std::string initial_cluster_state = "new";
   std::string port_file;
@@ -36,31 +38,14 @@ struct Flags {
   uint32_t heartbeat_ticks = 1;
 };
 
-Result<uint64_t> parse_node_id(const std::string& text) {
-  uint64_t id = 0;
-  try {
-    std::size_t used = 0;
-    id = std::stoull(text, &used);
-    if (used != text.size() || text.starts_with('-')) throw std::invalid_argument("trailing characters");
-  } catch (const std::exception&) {
-    return Status::invalid_argument("'" + text + "' is not a node id");
-  }
-  return id;
-}
-
 Result<std::map<NodeId, std::string>> parse_peers(const std::vector<std::string>& specs, NodeId self) {
   std::map<NodeId, std::string> peers;
   for (const std::string& spec : specs) {
-    const std::size_t equals = spec.find('=');
-    if (equals == std::string::npos) return Status::invalid_argument("--peer '" + spec + "' should be ID=HOST:PORT");
-    Result<uint64_t> id = parse_node_id(spec.substr(0, equals));
-    if (!id.ok()) return id.status().with_context("--peer '" + spec + "'");
-    if (*id == 0 || *id == self) return Status::invalid_argument("--peer '" + spec + "': the id must be non-zero and not this node's");
-    if (Result<SocketAddress> address = parse_socket_address(spec.substr(equals + 1)); !address.ok()) {
-      return address.status().with_context("--peer '" + spec + "'");
-    }
-    if (!peers.emplace(*id, spec.substr(equals + 1)).second) {
-      return Status::invalid_argument("--peer: node " + std::to_string(*id) + " is given twice");
+    Result<NodeAddress> peer = parse_node_address(spec);
+    if (!peer.ok()) return peer.status().with_context("--peer");
+    if (peer->id == self) return Status::invalid_argument("--peer '" + spec + "': that is this node's own id");
+    if (!peers.emplace(peer->id, peer->address).second) {
+      return Status::invalid_argument("--peer: node " + std::to_string(peer->id) + " is given twice");
     }
   }
   return peers;
@@ -74,6 +59,11 @@ Status check_flags(const Flags& flags) {
   if (!flags.listen_client.empty()) {
     if (Result<SocketAddress> address = parse_socket_address(flags.listen_client); !address.ok()) {
       return address.status().with_context("--listen-client");
+    }
+  }
+  if (!flags.listen_http.empty()) {
+    if (Result<SocketAddress> address = parse_socket_address(flags.listen_http); !address.ok()) {
+      return address.status().with_context("--listen-http");
     }
   }
   if (flags.election_ticks <= flags.heartbeat_ticks + 2) {
@@ -100,6 +90,9 @@ void add_flags(CLI::App& app, Flags& flags) {
       ->required();
   app.add_option("--listen-client", flags.listen_client,
                  "A separate address for native clients, HOST:PORT (default: the peer address serves them)");
+  app.add_option("--listen-http", flags.listen_http,
+                 "Address for the HTTP/JSON API and /metrics, HOST:PORT (default: none). Routes: /v1/kv/{key},\n"
+                 "/v1/kv:range, /v1/cluster, /healthz, /readyz, /metrics (see docs/operations.md)");
   app.add_option("--peer", flags.peers, "Another node of the initial cluster, ID=HOST:PORT (repeat for each)");
   app.add_option("--initial-cluster-state", flags.initial_cluster_state,
                  "'new' when creating the cluster (the nodes of --peer and this one are its first voters);\n"
@@ -107,7 +100,8 @@ void add_flags(CLI::App& app, Flags& flags) {
                  "(cairn cluster add) and copies the data from the leader")
       ->check(CLI::IsMember({"new", "existing"}));
   app.add_option("--port-file", flags.port_file,
-                 "Once listening, write 'peer=PORT' and 'client=PORT' lines to this file (useful with port 0)");
+                 "Once listening, write 'peer=PORT', 'client=PORT' (and 'http=PORT') lines to this file\n"
+                 "(useful with port 0)");
   app.add_option("--log-level", flags.log_level, "debug|info|warning|error")
       ->check(CLI::IsMember({"debug", "info", "warning", "warn", "error"}));
   app.add_option("--tick-ms", flags.tick_ms, "Raft's clock tick in milliseconds (default 100)")
@@ -154,6 +148,7 @@ int main(int argc, char** argv) {
   options.identity = {.node = flags.node_id, .cluster = flags.cluster_name};
   options.listen_peer = flags.listen_peer;
   options.listen_client = flags.listen_client;
+  options.listen_http = flags.listen_http;
   options.initial_voters.push_back(flags.node_id);
   for (const auto& [id, address] : *peers) options.initial_voters.push_back(id);
   options.bootstrap = flags.initial_cluster_state == "new";

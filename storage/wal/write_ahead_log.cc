@@ -91,6 +91,7 @@ WriteAheadLog::WriteAheadLog(Runtime& runtime, WalOptions options,
       // An empty segment has its header block; a batch in it also needs its own header.
       batch_budget_(options_.max_segment_bytes / wal::kBlockSize * wal::kBlockSize - wal::kBlockSize -
                     wal::kBatchHeaderSize),
+      metrics_(find_metrics(runtime.metrics())),
       queue_(last_index_ + 1, options_.max_pending_records, options_.max_pending_bytes),
       writer_scope_(runtime.process()) {
   CAIRN_ASSERT(!segments_.empty(), "a WAL needs a segment to write to");
@@ -101,6 +102,17 @@ WriteAheadLog::~WriteAheadLog() {
   // The writer first: it uses everything else. Groups it held or that were queued resolve
   // CANCELLED as their promises are destroyed.
   writer_scope_.cancel();
+}
+
+WriteAheadLog::Metrics WriteAheadLog::find_metrics(metrics::MetricsRegistry& registry) {
+  return Metrics{
+      .fsync_seconds = registry.histogram("cairn_wal_fsync_seconds", "Time one WAL batch's fsync took, in seconds.", {},
+                                          metrics::latency_buckets_seconds()),
+      .records_per_sync = registry.histogram("cairn_wal_records_per_sync",
+                                             "Records made durable by one WAL batch fsync (group commit).", {},
+                                             metrics::count_buckets()),
+      .syncs = registry.counter("cairn_wal_syncs_total", "WAL batch fsyncs issued."),
+      .sync_failures = registry.counter("cairn_wal_sync_failures_total", "WAL batch fsyncs that failed.")};
 }
 
 Status WriteAheadLog::validate_group(std::span<const WalRecordInput> records) const {
@@ -182,7 +194,7 @@ Status WriteAheadLog::write_batch(std::vector<wal::PendingGroup>& groups) {
                             .with_context("writing a WAL batch to " + segment->path + " at offset " +
                                           std::to_string(offset)));
   ++counters_.syncs;
-  CAIRN_RETURN_IF_ERROR(segment->file->sync().with_context("syncing " + segment->path));
+  CAIRN_RETURN_IF_ERROR(sync_batch(*segment, record_count));
   CAIRN_RETURN_IF_ERROR(verify_batch(*segment, offset, buffer, first_index, first_index + record_count - 1));
 
   segment->records.insert(segment->records.end(), locations.begin(), locations.end());
@@ -191,6 +203,16 @@ Status WriteAheadLog::write_batch(std::vector<wal::PendingGroup>& groups) {
   ++counters_.batches_written;
   counters_.records_written += record_count;
   return {};
+}
+
+Status WriteAheadLog::sync_batch(const wal::Segment& segment, uint64_t record_count) {
+  const MonotonicTime started = runtime_->now();
+  const Status synced = segment.file->sync();
+  metrics_.fsync_seconds.observe(to_seconds(runtime_->now() - started));
+  metrics_.records_per_sync.observe(static_cast<double>(record_count));
+  metrics_.syncs.add();
+  if (!synced.ok()) metrics_.sync_failures.add();
+  return synced.with_context("syncing " + segment.path);
 }
 
 Status WriteAheadLog::verify_batch(const wal::Segment& segment, uint64_t offset, std::span<const std::byte> batch,

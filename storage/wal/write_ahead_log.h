@@ -121,9 +121,21 @@ class WriteAheadLog {
   WriteAheadLog(Runtime& runtime, WalOptions options, std::vector<std::shared_ptr<wal::Segment>> recovered_segments,
                 WalRecoveryReport report);
 
+  // The node's WAL metrics, aggregated over every log it opens (one per Raft group): looked up
+  // once, as the registry keeps them for its whole life.
+  struct Metrics {
+    metrics::Histogram& fsync_seconds;
+    metrics::Histogram& records_per_sync;
+    metrics::Counter& syncs;
+    metrics::Counter& sync_failures;
+  };
+  static Metrics find_metrics(metrics::MetricsRegistry& registry);
+
   Status validate_group(std::span<const WalRecordInput> records) const;
   void run_writer();
   Status write_batch(std::vector<wal::PendingGroup>& groups);
+  // Syncs the batch of `record_count` records just written to `segment`, timing it.
+  Status sync_batch(const wal::Segment& segment, uint64_t record_count);
   // With verify_writes: reads the synced batch back; an error unless it is exactly `batch`.
   Status verify_batch(const wal::Segment& segment, uint64_t offset, std::span<const std::byte> batch,
                       uint64_t first_index, uint64_t last_index);
@@ -141,6 +153,7 @@ class WriteAheadLog {
   // The most record bytes one batch may hold so that it fits in an empty segment.
   uint64_t batch_budget_;
   WalCounters counters_;
+  Metrics metrics_;
   std::vector<std::byte> read_back_buffer_;  // the writer's, reused between batches
   wal::GroupCommitQueue queue_;
   Mutex removal_mutex_;

@@ -1,5 +1,5 @@
 // CairndCluster: real cairnd processes on 127.0.0.1 for tests — start (waiting until the node
-// listens), kill -9, SIGTERM with the exit status, logs. Ports are picked below Linux's
+// listens on its peer, client and HTTP ports), kill -9, SIGTERM with the exit status, logs. Ports are picked below Linux's
 // ephemeral range so the kernel does not hand them to an outgoing connection meanwhile; the data
 // stays in /tmp when a test failed, for a look.
 #pragma once
@@ -55,7 +55,11 @@ class CairndCluster {
     char pattern[] = "/tmp/cairnd-cluster-XXXXXX";
     EXPECT_NE(::mkdtemp(pattern), nullptr);
     root_ = pattern;
-    for (NodeId id = 1; id <= static_cast<NodeId>(nodes); ++id) ports_[id] = reserve_port();
+    for (NodeId id = 1; id <= static_cast<NodeId>(nodes); ++id) {
+      ports_[id] = reserve_port();
+      client_ports_[id] = reserve_port();
+      http_ports_[id] = reserve_port();
+    }
   }
   ~CairndCluster() {
     for (auto& [id, pid] : pids_) {
@@ -77,6 +81,9 @@ class CairndCluster {
     for (const auto& [id, port] : ports_) result.push_back(id);
     return result;
   }
+  // Where node `id` serves native clients apart from its peer port (--listen-client), and HTTP.
+  uint16_t client_port(NodeId id) const { return client_ports_.at(id); }
+  uint16_t http_port(NodeId id) const { return http_ports_.at(id); }
   std::string data_directory(NodeId id) const { return root_ + "/node" + std::to_string(id); }
   std::string log_path(NodeId id) const { return root_ + "/node" + std::to_string(id) + ".log"; }
 
@@ -87,6 +94,8 @@ class CairndCluster {
     std::vector<std::string> arguments{CAIRND_PATH,
                                        "--node-id", std::to_string(id),
                                        "--listen-peer", "127.0.0.1:" + std::to_string(ports_.at(id)),
+                                       "--listen-client", "127.0.0.1:" + std::to_string(client_ports_.at(id)),
+                                       "--listen-http", "127.0.0.1:" + std::to_string(http_ports_.at(id)),
                                        "--data-dir", data_directory(id),
                                        "--port-file", port_file,
                                        "--initial-cluster-state", existing ? "existing" : "new",
@@ -159,6 +168,8 @@ class CairndCluster {
  private:
   std::string root_;
   std::map<NodeId, uint16_t> ports_;
+  std::map<NodeId, uint16_t> client_ports_;
+  std::map<NodeId, uint16_t> http_ports_;
   std::map<NodeId, pid_t> pids_;
 };
 

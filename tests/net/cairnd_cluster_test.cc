@@ -224,7 +224,7 @@ TEST(CairndFlags, BadFlagsExitTwoWithAnExplanation) {
       {base + " --listen-client 127.0.0.1", "--listen-client: "},
       {base + " --peer 2", "should be ID=HOST:PORT"},
       {base + " --peer x=127.0.0.1:5", "is not a node id"},
-      {base + " --peer 1=127.0.0.1:5", "not this node's"},
+      {base + " --peer 1=127.0.0.1:5", "this node's own id"},
       {base + " --peer 2=127.0.0.1:5 --peer 2=127.0.0.1:6", "given twice"},
       {base + " --initial-cluster-state maybe", "new"},
       {base + " --tick-ms 0", "not in range"},
