@@ -150,8 +150,11 @@ Result<std::vector<std::string>> KvStateMachine::apply(const std::vector<proto::
       batch.remove(key);
     }
   }
-  CAIRN_RETURN_IF_ERROR(engine_->apply(batch));
+  CAIRN_RETURN_IF_ERROR(engine_->apply_unsynced(batch));
   applied_ = std::move(next);
+  if (applied_.index() >= engine_->synced_index() + options_.max_unsynced_indexes) {
+    CAIRN_RETURN_IF_ERROR(engine_->sync());
+  }
   if (options_.gc_every_indexes > 0 && applied_.index() >= last_gc_index_ + options_.gc_every_indexes &&
       applied_.index() > options_.retained_indexes) {
     CAIRN_RETURN_IF_ERROR(engine_->collect_garbage(applied_.index() - options_.retained_indexes));
@@ -159,6 +162,8 @@ Result<std::vector<std::string>> KvStateMachine::apply(const std::vector<proto::
   }
   return results;
 }
+
+Status KvStateMachine::sync() { return engine_->sync(); }
 
 Result<std::vector<std::string>> KvStateMachine::export_snapshot(std::size_t chunk_bytes) {
   return engine_->export_snapshot(chunk_bytes);

@@ -39,6 +39,10 @@ struct KvStateMachineOptions {
   // Versions older than this many indexes behind the applied index may be garbage-collected.
   uint64_t retained_indexes = 1000;
   uint64_t gc_every_indexes = 1000;
+  // Applied batches are committed to the engine without an fsync each (the Raft log holds them
+  // durably and recovery replays it); they are synced at the latest once this many indexes are
+  // pending, and whenever the replica asks (each tick, and before it compacts its log).
+  uint64_t max_unsynced_indexes = 1000;
 };
 
 class KvStateMachine final : public replica::StateMachine {
@@ -51,6 +55,7 @@ class KvStateMachine final : public replica::StateMachine {
   Result<std::vector<std::string>> export_snapshot(std::size_t chunk_bytes) override;
   Status verify_snapshot(const std::vector<std::string>& chunks) override;
   Status import_snapshot(const std::vector<std::string>& chunks) override;
+  Status sync() override;
 
   // Reads at the applied index.
   Result<std::optional<std::string>> get(std::string_view key);

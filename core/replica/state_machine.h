@@ -40,6 +40,13 @@ class StateMachine {
   // CORRUPTION if any chunk fails its checksum or the chunks do not form a whole snapshot.
   virtual Status verify_snapshot(const std::vector<std::string>& chunks) = 0;
   virtual Status import_snapshot(const std::vector<std::string>& chunks) = 0;
+
+  // Makes everything applied so far durable. apply() need not be: after a crash, applied()
+  // may come back to an earlier index (never to half a batch), and the replica replays the log
+  // from there. The replica calls sync() on every tick and before it compacts its log (the
+  // entries it drops must be durable in the state machine). A state machine whose apply() is
+  // durable keeps the default.
+  virtual Status sync() { return {}; }
 };
 
 }  // namespace cairn::replica

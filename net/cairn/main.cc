@@ -16,6 +16,7 @@
 #include <random>
 
 #include "core/kv/kv_client.h"
+#include "net/cairn/bench.h"
 #include "net/cairn/endpoints.h"
 #include "net/epoll_runtime.h"
 
@@ -214,6 +215,8 @@ int main(int argc, char** argv) {
   remove->add_option("id", flags.node, "The node's id")->required()->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   CLI::App* transfer = cluster->add_subcommand("transfer", "Hand the leadership to voter ID");
   transfer->add_option("id", flags.node, "The node's id")->required()->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  BenchFlags bench_flags;
+  CLI::App* bench = add_bench_command(app, bench_flags);
 
   try {
     app.parse(argc, argv);
@@ -223,6 +226,8 @@ int main(int argc, char** argv) {
   }
   const Duration timeout = Duration{static_cast<int64_t>(global.timeout_seconds * 1e9)};
   const bool json = global.json;
+  // The bench builds its own clients, one per concurrent loop.
+  if (bench->parsed()) return run_bench_command(bench_flags, {global.endpoints, timeout, json, global.log_level});
 
   return with_client(global, [&](kv::KvClient& client, const std::map<NodeId, std::string>& endpoints) -> int {
     if (put->parsed() || del->parsed()) {

@@ -64,6 +64,24 @@ Status stored_version_error(const std::string& what) {
   return Status::corruption("stored version fails validation: " + what);
 }
 
+// Leaving a write by exception (a cancelled fiber) abandons its transaction mid-way; the engine
+// then refuses further calls, since its state in memory no longer matches the files.
+class FailIfInterrupted {
+ public:
+  FailIfInterrupted(Status& failed, const char* what) : failed_(&failed), what_(what) {}
+  ~FailIfInterrupted() {
+    if (!finished_) *failed_ = Status::cancelled(what_);
+  }
+  FailIfInterrupted(const FailIfInterrupted&) = delete;
+  FailIfInterrupted& operator=(const FailIfInterrupted&) = delete;
+  void finished() { finished_ = true; }
+
+ private:
+  Status* failed_;
+  const char* what_;
+  bool finished_ = false;
+};
+
 }  // namespace
 
 struct KvEngine::Statements {
@@ -165,6 +183,7 @@ Status KvEngine::load_meta() {
   CAIRN_ASSIGN_OR_RETURN(int64_t gc_watermark, read("gc_watermark"));
   if (applied_index < 0 || gc_watermark < 0) return Status::corruption("negative applied index or watermark in meta");
   applied_index_ = static_cast<uint64_t>(applied_index);
+  synced_index_ = applied_index_;
   gc_watermark_ = static_cast<Timestamp>(gc_watermark);
   return {};
 }
@@ -178,14 +197,9 @@ Status KvEngine::check_usable() const {
 template <typename Body>
 Status KvEngine::write_transaction(Body&& body) {
   CAIRN_RETURN_IF_ERROR(check_usable());
-  // Leaving by exception (a cancelled fiber) abandons the transaction mid-way.
-  struct FailIfInterrupted {
-    KvEngine* engine;
-    bool finished = false;
-    ~FailIfInterrupted() {
-      if (!finished) engine->failed_ = Status::cancelled("interrupted during a write");
-    }
-  } guard{this};
+  // One transaction at a time: what apply_unsynced() left open is committed first.
+  CAIRN_RETURN_IF_ERROR(sync_locked());
+  FailIfInterrupted guard(failed_, "interrupted during a write");
   Status status = connection_->execute("BEGIN IMMEDIATE");
   if (status.ok()) status = body();
   if (status.ok()) status = connection_->execute("COMMIT");
@@ -193,7 +207,7 @@ Status KvEngine::write_transaction(Body&& body) {
     (void)connection_->execute("ROLLBACK");
     failed_ = status;
   }
-  guard.finished = true;
+  guard.finished();
   return status;
 }
 
@@ -205,23 +219,69 @@ Status KvEngine::set_meta(std::string_view name, uint64_t value) {
   return statement.run();
 }
 
+Status KvEngine::write_versions(const WriteBatch& batch) {
+  SqliteStatement& put = *statements_->put_version;
+  for (const KvMutation& mutation : batch.mutations) {
+    StatementUse use(put);
+    CAIRN_RETURN_IF_ERROR(put.bind_blob(1, mutation.key));
+    CAIRN_RETURN_IF_ERROR(put.bind_int64(2, static_cast<int64_t>(batch.commit_timestamp)));
+    CAIRN_RETURN_IF_ERROR(mutation.kind == KvMutation::Kind::kPut ? put.bind_blob(3, mutation.value)
+                                                                  : put.bind_null(3));
+    CAIRN_RETURN_IF_ERROR(put.run());
+  }
+  return set_meta("applied_index", batch.applied_index);
+}
+
 Status KvEngine::apply(const WriteBatch& batch) {
   std::lock_guard lock(mutex_);
   CAIRN_RETURN_IF_ERROR(check_usable());
   CAIRN_RETURN_IF_ERROR(validate_batch(batch, applied_index_));
-  Status status = write_transaction([&]() -> Status {
-    SqliteStatement& put = *statements_->put_version;
-    for (const KvMutation& mutation : batch.mutations) {
-      StatementUse use(put);
-      CAIRN_RETURN_IF_ERROR(put.bind_blob(1, mutation.key));
-      CAIRN_RETURN_IF_ERROR(put.bind_int64(2, static_cast<int64_t>(batch.commit_timestamp)));
-      CAIRN_RETURN_IF_ERROR(mutation.kind == KvMutation::Kind::kPut ? put.bind_blob(3, mutation.value)
-                                                                    : put.bind_null(3));
-      CAIRN_RETURN_IF_ERROR(put.run());
-    }
-    return set_meta("applied_index", batch.applied_index);
-  });
-  if (status.ok()) applied_index_ = batch.applied_index;
+  Status status = write_transaction([&] { return write_versions(batch); });
+  if (status.ok()) applied_index_ = synced_index_ = batch.applied_index;
+  return status;
+}
+
+Status KvEngine::apply_unsynced(const WriteBatch& batch) {
+  std::lock_guard lock(mutex_);
+  CAIRN_RETURN_IF_ERROR(check_usable());
+  CAIRN_RETURN_IF_ERROR(validate_batch(batch, applied_index_));
+  FailIfInterrupted guard(failed_, "interrupted during a write");
+  Status status;
+  if (!unsynced_transaction_open_) {
+    status = connection_->execute("BEGIN IMMEDIATE");
+    unsynced_transaction_open_ = status.ok();
+  }
+  if (status.ok()) status = write_versions(batch);
+  if (!status.ok()) {
+    // Every unsynced batch goes with it, so applied_index_ no longer describes the store.
+    if (unsynced_transaction_open_) (void)connection_->execute("ROLLBACK");
+    unsynced_transaction_open_ = false;
+    failed_ = status;
+  } else {
+    applied_index_ = batch.applied_index;
+  }
+  guard.finished();
+  return status;
+}
+
+Status KvEngine::sync() {
+  std::lock_guard lock(mutex_);
+  CAIRN_RETURN_IF_ERROR(check_usable());
+  return sync_locked();
+}
+
+Status KvEngine::sync_locked() {
+  if (!unsynced_transaction_open_) return {};
+  FailIfInterrupted guard(failed_, "interrupted during a commit");
+  Status status = connection_->execute("COMMIT");
+  unsynced_transaction_open_ = false;
+  if (!status.ok()) {
+    (void)connection_->execute("ROLLBACK");
+    failed_ = status;
+  } else {
+    synced_index_ = applied_index_;
+  }
+  guard.finished();
   return status;
 }
 
@@ -328,7 +388,7 @@ Status KvEngine::import_snapshot(const std::vector<std::string>& chunks) {
     return set_meta("gc_watermark", snapshot.gc_watermark);
   });
   if (status.ok()) {
-    applied_index_ = snapshot.applied_index;
+    applied_index_ = synced_index_ = snapshot.applied_index;
     gc_watermark_ = snapshot.gc_watermark;
   }
   return status;

@@ -12,6 +12,11 @@
 //  - apply() is one SQLite transaction holding the batch and the new applied index, synced
 //    before it returns OK: after a crash the store is exactly as of some applied index — every
 //    batch acknowledged, none half-applied.
+//  - apply_unsynced() adds the batch to a transaction left open; reads see it at once, and
+//    sync() (or the next apply(), collect_garbage() or import_snapshot()) commits it, synced.
+//    After a crash the store is as of some applied index at or after the last synced one, never
+//    half a batch: for a caller that can replay what it applied (a Raft state machine replays
+//    its log), durability of each batch is not worth several fsyncs on every write.
 //  - Corruption is reported, never served: a page that fails its checksum fails the read (or
 //    the open) with kCorruption naming the file and offset.
 //  - A failed write is sticky: after apply(), collect_garbage() or import_snapshot() fails with
@@ -49,6 +54,13 @@ class KvEngine final : public KvStore {
   ~KvEngine() override;
 
   Status apply(const WriteBatch& batch) override;
+  // The batch joins the open transaction (see above); a failure rolls back every unsynced batch
+  // and leaves the engine failed.
+  Status apply_unsynced(const WriteBatch& batch);
+  // Commits, synced, whatever apply_unsynced() added; OK at once if nothing is pending.
+  Status sync();
+  // The applied index a crash now would come back to.
+  uint64_t synced_index() const { return synced_index_; }
   Result<std::optional<std::string>> get(std::string_view key, Timestamp read_timestamp) override;
   Result<std::vector<KvPair>> scan(const ScanOptions& options) override;
   Status collect_garbage(Timestamp watermark) override;
@@ -75,11 +87,15 @@ class KvEngine final : public KvStore {
   template <typename Body>
   Status write_transaction(Body&& body);
   Status set_meta(std::string_view name, uint64_t value);
+  Status write_versions(const WriteBatch& batch);
+  Status sync_locked();
 
   std::unique_ptr<SqliteConnection> connection_;
   std::unique_ptr<Statements> statements_;
   Mutex mutex_;
   uint64_t applied_index_ = 0;
+  uint64_t synced_index_ = 0;
+  bool unsynced_transaction_open_ = false;
   Timestamp gc_watermark_ = 0;
   Status failed_;
 };

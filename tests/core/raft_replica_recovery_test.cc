@@ -133,6 +133,9 @@ TEST(RaftReplicaRecovery, ALogThatLostItsMembershipMarkerRestartsFromTheAppliedM
       auto proposed = replica->propose(put_command(request, "key" + std::to_string(request), "value"), seconds(5));
       ASSERT_TRUE(proposed.ok()) << proposed.status().to_string();
     }
+    // A few ticks: the replica syncs its state machine on each (state_machine.h), so what it
+    // applied is durable before the crash.
+    runtime.sleep(milliseconds(50));
     voters_before = voters_of(replica->status().membership);
     applied_before = replica->status().applied;
   }));
@@ -253,6 +256,7 @@ class ThreeServerGroup {
     client.start();
     return run_until([this] { return script_done_; }, limit);
   }
+  void run_for(Duration duration) { (void)run_until([] { return false; }, duration); }
   bool run_until(const std::function<bool()>& reached, Duration limit = seconds(10)) {
     return world_.simulator.run_until(world_.simulator.now() + limit.count(), reached);
   }
@@ -337,6 +341,7 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndH
   }));
   ASSERT_GT(last_write, 0u);
   ASSERT_TRUE(group.run_until([&] { return group.applied_on(kDamagedServer) >= last_write; }));
+  group.run_for(milliseconds(50));  // ticks, each syncing the state machine: the crash keeps what it applied
   const proto::RaftMembership membership_before = group.replica_on(kDamagedServer)->status().membership;
   ASSERT_EQ(voters_of(membership_before), (std::vector<uint64_t>{1, 2, 3}));
 
