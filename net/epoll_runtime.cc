@@ -37,7 +37,9 @@ Result<std::unique_ptr<EpollRuntime>> EpollRuntime::create(Options options) {
   const uint64_t seed = (static_cast<uint64_t>(entropy()) << 32) ^ entropy();
   std::unique_ptr<EpollRuntime> runtime(new EpollRuntime(std::move(options), std::move(loop), seed));
   if (!runtime->options_.data_directory.empty()) {
-    CAIRN_ASSIGN_OR_RETURN(runtime->file_system_, PosixFileSystem::open_root(runtime->options_.data_directory));
+    runtime->syncs_ = std::make_unique<BlockingCallThread>(*runtime->loop_);
+    CAIRN_ASSIGN_OR_RETURN(runtime->file_system_,
+                           PosixFileSystem::open_root(runtime->options_.data_directory, runtime->syncs_.get()));
   }
   TcpTransport::Options transport_options = runtime->options_.transport;
   transport_options.self = runtime->options_.node_id;

@@ -64,6 +64,7 @@ class EpollRuntime final : public Runtime {
   // Before the process, the file system and the transport: whatever they hold refers to it.
   metrics::MetricsRegistry metrics_;
   std::unique_ptr<Process> process_;
+  std::unique_ptr<BlockingCallThread> syncs_;  // before the file system: its files use it
   std::unique_ptr<PosixFileSystem> file_system_;
   Event shutdown_requested_;
   std::unique_ptr<TcpTransport> transport_;

@@ -16,7 +16,7 @@ namespace {
 
 class PosixFile final : public File {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(int fd, std::string path, BlockingCallThread* syncs) : fd_(fd), path_(std::move(path)), syncs_(syncs) {}
   ~PosixFile() override { ::close(fd_); }
 
   Result<std::size_t> read(uint64_t offset, std::span<std::byte> out) override {
@@ -53,9 +53,15 @@ class PosixFile final : public File {
   }
 
   Status sync() override {
-    while (::fdatasync(fd_) != 0) {
-      if (errno != EINTR) return CAIRN_ERRNO_STATUS("fdatasync of '" + path_ + "'");
-    }
+    const int fd = fd_;
+    const auto fdatasync = [fd] {
+      while (::fdatasync(fd) != 0) {
+        if (errno != EINTR) return errno;
+      }
+      return 0;
+    };
+    const int error = syncs_ != nullptr ? syncs_->run(fdatasync) : fdatasync();
+    if (error != 0) return errno_status("fdatasync of '" + path_ + "'", error);
     return {};
   }
 
@@ -75,17 +81,18 @@ class PosixFile final : public File {
  private:
   int fd_;
   std::string path_;
+  BlockingCallThread* syncs_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<PosixFileSystem>> PosixFileSystem::open_root(const std::string& root) {
+Result<std::unique_ptr<PosixFileSystem>> PosixFileSystem::open_root(const std::string& root, BlockingCallThread* syncs) {
   struct stat info {};
   if (::stat(root.c_str(), &info) != 0) return CAIRN_ERRNO_STATUS("data directory '" + root + "'");
   if (!S_ISDIR(info.st_mode)) return Status::invalid_argument("data directory '" + root + "' is not a directory");
   std::string normalized = root;
   while (normalized.size() > 1 && normalized.back() == '/') normalized.pop_back();
-  return std::unique_ptr<PosixFileSystem>(new PosixFileSystem(normalized));
+  return std::unique_ptr<PosixFileSystem>(new PosixFileSystem(normalized, syncs));
 }
 
 std::string PosixFileSystem::full_path(std::string_view path) const {
@@ -109,7 +116,7 @@ Result<std::unique_ptr<File>> PosixFileSystem::open(std::string_view path, OpenO
     ::close(fd);
     return Status::invalid_argument("'" + std::string(path) + "' is a directory");
   }
-  return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, std::string(path)));
+  return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, std::string(path), syncs_));
 }
 
 Status PosixFileSystem::remove(std::string_view path) {
@@ -155,17 +162,25 @@ Status PosixFileSystem::create_directory(std::string_view path) {
   return errno_status("create directory '" + std::string(path) + "'", error);
 }
 
+int PosixFileSystem::run_sync(std::function<int()> call) {
+  return syncs_ != nullptr ? syncs_->run(std::move(call)) : call();
+}
+
 Status PosixFileSystem::sync_directory(std::string_view directory) {
   CAIRN_RETURN_IF_ERROR(validate_path(directory, /*allow_root=*/true));
   const int fd = ::open(full_path(directory).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return CAIRN_ERRNO_STATUS("open directory '" + std::string(directory) + "'");
-  int result;
-  do {
-    result = ::fsync(fd);
-  } while (result != 0 && errno == EINTR);
-  const int error = errno;
-  ::close(fd);
-  if (result != 0) return errno_status("fsync of directory '" + std::string(directory) + "'", error);
+  struct CloseOnExit {
+    int fd;
+    ~CloseOnExit() { ::close(fd); }  // also when the fiber is cancelled while the sync runs
+  } close_on_exit{fd};
+  const int error = run_sync([fd] {
+    while (::fsync(fd) != 0) {
+      if (errno != EINTR) return errno;
+    }
+    return 0;
+  });
+  if (error != 0) return errno_status("fsync of directory '" + std::string(directory) + "'", error);
   return {};
 }
 
