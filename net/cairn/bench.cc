@@ -10,16 +10,12 @@
 #include <random>
 
 #include "net/cairn/endpoints.h"
+#include "net/cairn/exit_codes.h"
 #include "net/epoll_runtime.h"
 #include "storage/kv/kv_types.h"
 
 namespace cairn::net {
 namespace {
-
-constexpr int kExitDone = 0;
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitNoAnswer = 3;
 
 constexpr uint32_t kMaxClients = 4096;
 // 64 KiB, but never more than the servers accept: a longer key would fail every operation.

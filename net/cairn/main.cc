@@ -17,16 +17,12 @@
 
 #include "core/kv/kv_client.h"
 #include "net/cairn/bench.h"
+#include "net/cairn/exit_codes.h"
 #include "net/cairn/endpoints.h"
 #include "net/epoll_runtime.h"
 
 namespace cairn::net {
 namespace {
-
-constexpr int kExitDone = 0;
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitNoAnswer = 3;
 
 struct GlobalFlags {
   std::string endpoints = kDefaultEndpoints;

@@ -76,12 +76,7 @@ TEST(CairndChaos, KillNineUnderLoadKeepsTheHistoryLinearizable) {
   for (NodeId id : cluster.ids()) cluster.start(id, false);
   const std::vector<NodeId> servers = cluster.ids();
 
-  EpollRuntime::Options options;
-  options.node_id = 100;
-  options.peers = cluster.addresses();
-  options.handle_signals = false;
-  options.log_level = LogLevel::kError;
-  auto runtime = EpollRuntime::create(options);
+  auto runtime = EpollRuntime::create(testing::client_runtime_options(cluster));
   ASSERT_TRUE(runtime.ok()) << runtime.status().to_string();
   Runtime& rt = **runtime;
   History history;

@@ -24,7 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/kv/kv_client.h"
 #include "core/runtime/network.h"
+#include "net/epoll_runtime.h"
 
 namespace cairn::net::testing {
 
@@ -172,5 +174,29 @@ class CairndCluster {
   std::map<NodeId, uint16_t> http_ports_;
   std::map<NodeId, pid_t> pids_;
 };
+
+// A client-only runtime in the test process that can reach every node of `cluster`.
+inline EpollRuntime::Options client_runtime_options(const CairndCluster& cluster, NodeId client_id = 100) {
+  EpollRuntime::Options options;
+  options.node_id = client_id;
+  options.peers = cluster.addresses();
+  options.handle_signals = false;
+  options.log_level = LogLevel::kError;
+  return options;
+}
+
+// Runs `body` with a key-value client of the whole cluster, on a fresh client runtime.
+inline void with_kv_client(const CairndCluster& cluster, const std::function<void(kv::KvClient&)>& body) {
+  auto runtime = EpollRuntime::create(client_runtime_options(cluster));
+  ASSERT_TRUE(runtime.ok()) << runtime.status().to_string();
+  (*runtime)->run([&] {
+    kv::KvClientOptions client_options;
+    client_options.servers = cluster.ids();
+    auto client = kv::KvClient::create(**runtime, client_options);
+    EXPECT_TRUE(client.ok());
+    if (client.ok()) body(**client);
+    return 0;
+  });
+}
 
 }  // namespace cairn::net::testing

@@ -34,27 +34,7 @@ namespace cairn::net {
 namespace {
 
 using testing::CairndCluster;
-
-constexpr NodeId kClientId = 100;
-
-// Runs `body` with a key-value client on a fresh real runtime in this process.
-void with_client(const CairndCluster& cluster, const std::function<void(kv::KvClient&)>& body) {
-  EpollRuntime::Options options;
-  options.node_id = kClientId;
-  options.peers = cluster.addresses();
-  options.handle_signals = false;
-  options.log_level = LogLevel::kError;
-  auto runtime = EpollRuntime::create(options);
-  ASSERT_TRUE(runtime.ok()) << runtime.status().to_string();
-  (*runtime)->run([&] {
-    kv::KvClientOptions client_options;
-    client_options.servers = cluster.ids();
-    auto client = kv::KvClient::create(**runtime, client_options);
-    EXPECT_TRUE(client.ok());
-    if (client.ok()) body(**client);
-    return 0;
-  });
-}
+using testing::with_kv_client;
 
 constexpr Duration kDeadline = seconds(10);
 
@@ -74,7 +54,7 @@ void expect_read(kv::KvClient& client, const std::string& key, const std::string
 TEST(CairndCluster, WritesAndReadsAcrossThreeProcesses) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
-  with_client(cluster, [](kv::KvClient& client) {
+  with_kv_client(cluster, [](kv::KvClient& client) {
     expect_write(client, "alpha", "1");
     expect_read(client, "alpha", "1");
     expect_write(client, "alpha", "2");
@@ -94,12 +74,12 @@ TEST(CairndCluster, WritesAndReadsAcrossThreeProcesses) {
 TEST(CairndCluster, KillNineOfEveryNodeLosesNoAcknowledgedWrite) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
-  with_client(cluster, [](kv::KvClient& client) {
+  with_kv_client(cluster, [](kv::KvClient& client) {
     for (int i = 0; i < 20; ++i) expect_write(client, "key" + std::to_string(i), "durable" + std::to_string(i));
   });
   for (NodeId id : cluster.ids()) cluster.kill9(id);
   for (NodeId id : cluster.ids()) cluster.start(id, true);
-  with_client(cluster, [](kv::KvClient& client) {
+  with_kv_client(cluster, [](kv::KvClient& client) {
     for (int i = 0; i < 20; ++i) expect_read(client, "key" + std::to_string(i), "durable" + std::to_string(i));
   });
 }
@@ -108,18 +88,18 @@ TEST(CairndCluster, RestartedNodeServesWhatItPersisted) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
   cluster.kill9(1);
-  with_client(cluster, [](kv::KvClient& client) { expect_write(client, "k", "while-one-was-down"); });
+  with_kv_client(cluster, [](kv::KvClient& client) { expect_write(client, "k", "while-one-was-down"); });
   cluster.start(1, true);
   // Node 1 catches up from the leader; then a stale read on it alone must show the write.
   cluster.kill9(2);
-  with_client(cluster, [](kv::KvClient& client) {
+  with_kv_client(cluster, [](kv::KvClient& client) {
     expect_read(client, "k", "while-one-was-down");
     expect_write(client, "k", "after-restart");
   });
   cluster.kill9(3);
   cluster.start(2, true);
   // Quorum {1, 2}: the last write was acknowledged by {1, 3}; node 1 must have persisted it.
-  with_client(cluster, [](kv::KvClient& client) { expect_read(client, "k", "after-restart"); });
+  with_kv_client(cluster, [](kv::KvClient& client) { expect_read(client, "k", "after-restart"); });
 }
 
 // The `cairn` CLI against a real cluster: what a user types, what they see, and exit statuses.
@@ -193,7 +173,7 @@ TEST(CairndCluster, HostileBytesCloseTheConnectionNotTheNode) {
     EXPECT_TRUE(cluster.alive(1)) << "node 1 died after: " << name << "\n" << cluster.logs(1);
   }
   // And it still serves, and shuts down cleanly (a node that had crashed could not exit 0).
-  with_client(cluster, [](kv::KvClient& client) {
+  with_kv_client(cluster, [](kv::KvClient& client) {
     expect_write(client, "k", "still-fine");
     expect_read(client, "k", "still-fine");
   });

@@ -107,25 +107,6 @@ void start_ready_cluster(CairndCluster& cluster) {
   for (NodeId id : cluster.ids()) ASSERT_TRUE(wait_until_ready(cluster.http_port(id))) << cluster.logs(id);
 }
 
-// Runs `body` with a native-protocol client on a fresh real runtime in this process.
-void with_native_client(const CairndCluster& cluster, const std::function<void(kv::KvClient&)>& body) {
-  EpollRuntime::Options options;
-  options.node_id = 100;
-  options.peers = cluster.addresses();
-  options.handle_signals = false;
-  options.log_level = LogLevel::kError;
-  auto runtime = EpollRuntime::create(options);
-  ASSERT_TRUE(runtime.ok()) << runtime.status().to_string();
-  (*runtime)->run([&] {
-    kv::KvClientOptions client_options;
-    client_options.servers = cluster.ids();
-    auto client = kv::KvClient::create(**runtime, client_options);
-    EXPECT_TRUE(client.ok());
-    if (client.ok()) body(**client);
-    return 0;
-  });
-}
-
 TEST(HttpApi, WritesAndReadsThroughEveryNodeAndBothApis) {
   CairndCluster cluster(3);
   start_ready_cluster(cluster);
@@ -155,7 +136,7 @@ TEST(HttpApi, WritesAndReadsThroughEveryNodeAndBothApis) {
   EXPECT_EQ(odd.body, "{\"entries\":[{\"key\":\"" + base64("q?x%") + "\",\"value\":\"" + base64("odd") + "\"}]}\n");
 
   // The two APIs see one store.
-  with_native_client(cluster, [&](kv::KvClient& client) {
+  testing::with_kv_client(cluster, [&](kv::KvClient& client) {
     Result<std::optional<std::string>> read = client.get("greeting", proto::READ_LINEARIZABLE, seconds(10));
     ASSERT_TRUE(read.ok() && read->has_value()) << read.status().to_string();
     EXPECT_EQ(**read, "hello");
