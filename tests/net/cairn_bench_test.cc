@@ -228,10 +228,16 @@ TEST(CairnBench, MixedLoadOnThreeNodesIsReportedAndStored) {
   EXPECT_LE(p50, p99);
   EXPECT_LE(p99, max);
   EXPECT_EQ(number_at(report, {"parameters", "keys"}), 50);
-  // Every write went to one server, the leader: one of the three.
+  // Every write is attributed to the server that answered it, a leader: one of the three (two,
+  // if leadership moved during the run, as it may on a loaded machine under ASan).
   const auto& writers = report.fields().at("writes").struct_value().fields().at("answered_by").struct_value().fields();
-  EXPECT_EQ(writers.size(), 1u);
-  for (const auto& [server, count] : writers) EXPECT_TRUE(server == "1" || server == "2" || server == "3") << server;
+  EXPECT_GE(writers.size(), 1u);
+  double attributed = 0;
+  for (const auto& [server, count] : writers) {
+    EXPECT_TRUE(server == "1" || server == "2" || server == "3") << server;
+    attributed += count.number_value();
+  }
+  EXPECT_EQ(attributed, number_at(report, {"writes", "succeeded"}));
 
   // The writes are really there: some key of the keyspace holds a 128-byte value.
   bool found = false;
