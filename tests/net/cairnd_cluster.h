@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,10 +33,13 @@ namespace cairn::net::testing {
 
 // A free port on 127.0.0.1 below Linux's ephemeral range (32768-60999), so that the kernel does
 // not hand it to some outgoing connection between this check and cairnd binding it.
+// A port is never handed out twice by one test process.
 inline uint16_t reserve_port() {
   static std::mt19937 random(static_cast<unsigned>(::getpid()) * 7919u + static_cast<unsigned>(::time(nullptr)));
+  static std::set<uint16_t> handed_out;
   for (int attempt = 0; attempt < 1000; ++attempt) {
     const auto port = static_cast<uint16_t>(20000 + random() % 12000);
+    if (!handed_out.insert(port).second) continue;
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -57,11 +61,9 @@ class CairndCluster {
     char pattern[] = "/tmp/cairnd-cluster-XXXXXX";
     EXPECT_NE(::mkdtemp(pattern), nullptr);
     root_ = pattern;
-    for (NodeId id = 1; id <= static_cast<NodeId>(nodes); ++id) {
-      ports_[id] = reserve_port();
-      client_ports_[id] = reserve_port();
-      http_ports_[id] = reserve_port();
-    }
+    // Peers must know each other's ports before they start; the client and HTTP listeners take
+    // port 0 and report theirs in the port file, so they cannot collide with anything.
+    for (NodeId id = 1; id <= static_cast<NodeId>(nodes); ++id) ports_[id] = reserve_port();
   }
   ~CairndCluster() {
     for (auto& [id, pid] : pids_) {
@@ -83,7 +85,8 @@ class CairndCluster {
     for (const auto& [id, port] : ports_) result.push_back(id);
     return result;
   }
-  // Where node `id` serves native clients apart from its peer port (--listen-client), and HTTP.
+  // Where node `id` serves native clients apart from its peer port (--listen-client), and HTTP,
+  // since it last started.
   uint16_t client_port(NodeId id) const { return client_ports_.at(id); }
   uint16_t http_port(NodeId id) const { return http_ports_.at(id); }
   std::string data_directory(NodeId id) const { return root_ + "/node" + std::to_string(id); }
@@ -96,8 +99,8 @@ class CairndCluster {
     std::vector<std::string> arguments{CAIRND_PATH,
                                        "--node-id", std::to_string(id),
                                        "--listen-peer", "127.0.0.1:" + std::to_string(ports_.at(id)),
-                                       "--listen-client", "127.0.0.1:" + std::to_string(client_ports_.at(id)),
-                                       "--listen-http", "127.0.0.1:" + std::to_string(http_ports_.at(id)),
+                                       "--listen-client", "127.0.0.1:0",
+                                       "--listen-http", "127.0.0.1:0",
                                        "--data-dir", data_directory(id),
                                        "--port-file", port_file,
                                        "--initial-cluster-state", existing ? "existing" : "new",
@@ -128,6 +131,12 @@ class CairndCluster {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "cairnd " << id << " did not start:\n" << logs(id);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    std::ifstream ports(port_file);
+    for (std::string line; std::getline(ports, line);) {
+      if (line.starts_with("client=")) client_ports_[id] = static_cast<uint16_t>(std::stoi(line.substr(7)));
+      if (line.starts_with("http=")) http_ports_[id] = static_cast<uint16_t>(std::stoi(line.substr(5)));
+    }
+    ASSERT_TRUE(client_ports_.contains(id) && http_ports_.contains(id)) << "port file without client or http port";
   }
 
   void kill9(NodeId id) {
