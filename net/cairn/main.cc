@@ -10,7 +10,6 @@
 // Exit status: 0 done; 1 the key does not exist (get) or the cluster refused the request;
 // 2 bad usage; 3 no answer in time (a write may or may not have been applied).
 #include <CLI/CLI.hpp>
-#include <google/protobuf/util/json_util.h>
 
 #include <iostream>
 #include <random>
@@ -20,6 +19,7 @@
 #include "net/cairn/exit_codes.h"
 #include "net/cairn/endpoints.h"
 #include "net/epoll_runtime.h"
+#include "net/http/proto_json.h"
 
 namespace cairn::net {
 namespace {
@@ -46,14 +46,6 @@ proto::ReadConsistency consistency_of(const std::string& name) {
   if (name == "lease") return proto::READ_LEASE;
   if (name == "stale") return proto::READ_STALE;
   return proto::READ_LINEARIZABLE;
-}
-
-std::string as_json(const google::protobuf::Message& message) {
-  std::string text;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
-  return text;
 }
 
 // A failed call: the message on stderr, and the exit status its kind deserves.
@@ -100,7 +92,7 @@ int cluster_status(kv::KvClient& client, const std::map<NodeId, std::string>& en
     if (reply.ok()) ++reachable;
     if (json) {
       json_items += (json_items.empty() ? "" : ",") +
-                    (reply.ok() ? as_json(*reply) : "{\"node\":\"" + std::to_string(node) + "\",\"unreachable\":true}");
+                    (reply.ok() ? http::to_json(*reply, /*print_defaults=*/true) : "{\"node\":\"" + std::to_string(node) + "\",\"unreachable\":true}");
     } else if (reply.ok()) {
       std::printf("%-6llu %-21s %-13s %6llu %6llu %9llu %9llu %9llu  %s\n", static_cast<unsigned long long>(node),
                   address.c_str(), role_name(reply->role()).c_str(), static_cast<unsigned long long>(reply->term()),
@@ -123,7 +115,7 @@ int change_membership(kv::KvClient& client, proto::RaftMembershipChangeKind kind
   replica->set_replica(node);
   Result<proto::KvMembershipReply> reply = client.change_membership(change, timeout);
   if (!reply.ok()) return report_failure(reply.status());
-  if (json) std::cout << as_json(*reply) << "\n";
+  if (json) std::cout << http::to_json(*reply) << "\n";
   else std::cout << "OK: " << describe(reply->membership()) << " (at index " << reply->index() << ")\n";
   return kExitDone;
 }
@@ -230,7 +222,7 @@ int main(int argc, char** argv) {
       Result<proto::KvWriteReply> reply =
           put->parsed() ? client.put(flags.key, flags.value, timeout) : client.remove(flags.key, timeout);
       if (!reply.ok()) return report_failure(reply.status());
-      if (json) std::cout << as_json(*reply) << "\n";
+      if (json) std::cout << http::to_json(*reply) << "\n";
       else std::cout << "OK\n";
       return kExitDone;
     }
@@ -241,7 +233,7 @@ int main(int argc, char** argv) {
         proto::KvReadReply reply;
         reply.set_found(value->has_value());
         if (value->has_value()) reply.set_value(**value);
-        std::cout << as_json(reply) << "\n";
+        std::cout << http::to_json(reply) << "\n";
       } else if (value->has_value()) {
         std::cout << **value << "\n";
       } else {
@@ -256,7 +248,7 @@ int main(int argc, char** argv) {
       if (json) {
         proto::KvScanReply reply;
         for (proto::KvEntry& entry : *entries) *reply.add_entries() = std::move(entry);
-        std::cout << as_json(reply) << "\n";
+        std::cout << http::to_json(reply) << "\n";
       } else {
         for (const proto::KvEntry& entry : *entries) std::cout << entry.key() << "\t" << entry.value() << "\n";
       }

@@ -10,22 +10,15 @@
 #include "core/runtime/timeout.h"
 #include "net/blocking_call_thread.h"
 #include "net/epoll_runtime.h"
+#include "tests/net/test_runtime.h"
 
 namespace cairn::net {
 namespace {
 
-std::unique_ptr<EpollRuntime> make_runtime() {
-  EpollRuntime::Options options;
-  options.node_id = 1;
-  options.handle_signals = false;
-  options.log_level = LogLevel::kWarning;
-  auto runtime = EpollRuntime::create(options);
-  EXPECT_TRUE(runtime.ok()) << runtime.status().to_string();
-  return std::move(runtime).value();
-}
+using testing::make_test_runtime;
 
 TEST(BlockingCallThread, OtherFibersRunWhileACallBlocks) {
-  auto runtime = make_runtime();
+  auto runtime = make_test_runtime();
   BlockingCallThread calls(runtime->loop());
   int ticks_during_call = 0;
   int result = 0;
@@ -57,7 +50,7 @@ TEST(BlockingCallThread, OtherFibersRunWhileACallBlocks) {
 }
 
 TEST(BlockingCallThread, ACancelledCallerDoesNotWaitAndTheWorkerFinishesAlone) {
-  auto runtime = make_runtime();
+  auto runtime = make_test_runtime();
   std::atomic<bool> finished{false};
   {
     BlockingCallThread calls(runtime->loop());
@@ -82,7 +75,7 @@ TEST(BlockingCallThread, ACancelledCallerDoesNotWaitAndTheWorkerFinishesAlone) {
 }
 
 TEST(BlockingCallThread, OutsideAFiberTheCallIsMadeInline) {
-  auto runtime = make_runtime();
+  auto runtime = make_test_runtime();
   BlockingCallThread calls(runtime->loop());
   std::thread::id call_thread;
   EXPECT_EQ(calls.run([&] {

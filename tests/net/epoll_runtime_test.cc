@@ -9,24 +9,16 @@
 #include "core/runtime/rpc.h"
 #include "core/runtime/timeout.h"
 #include "net/epoll_runtime.h"
+#include "tests/net/test_runtime.h"
 
 namespace cairn::net {
 namespace {
 
 using cairn::testing::Tracked;
-
-std::unique_ptr<EpollRuntime> make_runtime() {
-  EpollRuntime::Options options;
-  options.node_id = 1;
-  options.handle_signals = false;
-  options.log_level = LogLevel::kWarning;
-  auto runtime = EpollRuntime::create(options);
-  EXPECT_TRUE(runtime.ok()) << runtime.status().to_string();
-  return std::move(runtime).value();
-}
+using testing::make_test_runtime;
 
 TEST(EpollRuntime, SleepTakesRealTime) {
-  auto runtime = make_runtime();
+  auto runtime = make_test_runtime();
   Duration measured{};
   const int code = runtime->run([&] {
     const MonotonicTime start = runtime->now();
@@ -40,7 +32,7 @@ TEST(EpollRuntime, SleepTakesRealTime) {
 }
 
 TEST(EpollRuntime, WithTimeoutInterruptsABlockedFiber) {
-  auto runtime = make_runtime();
+  auto runtime = make_test_runtime();
   Status outcome;
   Duration measured{};
   runtime->run([&] {
@@ -55,7 +47,7 @@ TEST(EpollRuntime, WithTimeoutInterruptsABlockedFiber) {
 }
 
 TEST(EpollRuntime, RpcOverLoopback) {
-  auto runtime = make_runtime();
+  auto runtime = make_test_runtime();
   std::string answer;
   runtime->run([&] {
     RpcServer server(*runtime, services::kRegister);
@@ -78,7 +70,7 @@ TEST(EpollRuntime, RpcOverLoopback) {
 }
 
 TEST(EpollRuntime, UnknownDestinationIsAnError) {
-  auto runtime = make_runtime();
+  auto runtime = make_test_runtime();
   Status sent;
   runtime->run([&] {
     proto::Envelope envelope;
@@ -90,7 +82,7 @@ TEST(EpollRuntime, UnknownDestinationIsAnError) {
 }
 
 TEST(EpollRuntime, ReturningFromMainUnwindsOtherFibers) {
-  auto runtime = make_runtime();
+  auto runtime = make_test_runtime();
   int live = 0;
   runtime->run([&] {
     for (int i = 0; i < 5; ++i) {
