@@ -158,26 +158,33 @@ class ScheduleRunner {
     for (ReplicaId id : cluster_->ids()) cluster_->process_ready(id);
   }
 
-  // Heals everything, restarts every replica, and runs the cluster with ticks until a leader
-  // commits a new proposal. Returns whether it did within the budget.
+  // Heals everything, restarts every replica, and runs the cluster with ticks until a leader has
+  // committed a proposal made after the faults stopped. Returns whether one did within the budget.
+  //
+  // The proposal is judged in the log of whoever leads now, not in its proposer's: the proposer
+  // may be deposed before it replicates the entry (which a later leader then overwrites), or be
+  // removed from the group by a change already in its log, after which nobody tells it what
+  // commits. Whenever the leader's log does not hold the proposal, the leader is asked again.
   bool recovers(int max_rounds) {
     cluster_->heal();
     for (ReplicaId id : cluster_->ids()) {
       if (!cluster_->up(id)) cluster_->restart(id);
     }
-    std::optional<uint64_t> proposed;
-    ReplicaId proposer = 0;
+    struct Proposal {
+      uint64_t index = 0;
+      uint64_t term = 0;
+    };
+    std::optional<Proposal> proposal;
     for (int round = 0; round < max_rounds; ++round) {
       cluster_->stabilize();
-      const ReplicaId leader = cluster_->leader();
-      if (leader != 0 && !proposed) {
-        auto index = cluster_->raft(leader).propose("final");
-        if (index.ok()) {
-          proposed = *index;
-          proposer = leader;
+      if (const ReplicaId leader = cluster_->leader(); leader != 0) {
+        Raft& raft = cluster_->raft(leader);
+        if (proposal && raft.log().term(proposal->index) != proposal->term) proposal.reset();
+        if (!proposal) {
+          if (auto index = raft.propose("final"); index.ok()) proposal = Proposal{.index = *index, .term = raft.term()};
         }
+        if (proposal && raft.log().committed() >= proposal->index) return true;
       }
-      if (proposed && cluster_->up(proposer) && cluster_->raft(proposer).log().committed() >= *proposed) return true;
       for (ReplicaId id : cluster_->ids()) cluster_->tick(id);
     }
     return false;
@@ -236,15 +243,34 @@ RC_GTEST_PROP(RaftSchedules, RandomSchedulesPreserveSafety, ()) {
   if (!oracle.violations().empty()) RC_FAIL(oracle.violations().front());
 }
 
-RC_GTEST_PROP(RaftSchedules, AfterFaultsStopALeaderCommitsAgain, ()) {
-  const uint64_t voters = *rc::gen::element<uint64_t>(3, 5);
-  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+// Runs the faulty schedule of `seed`, then heals: whether a leader commits again within 200
+// rounds, with safety intact.
+bool recovers_after_faults(uint64_t voters, uint64_t seed) {
   const int steps = 100 + static_cast<int>(seed % 400);
   ScheduleRunner runner(voters, seed);
   Random actions(derive_seed(seed, "actions"));
   for (int step = 0; step < steps; ++step) runner.run(pick_action(actions));
-  RC_ASSERT(runner.recovers(200));
-  RC_ASSERT(runner.cluster().oracle().ok());
+  return runner.recovers(200) && runner.cluster().oracle().ok();
+}
+
+RC_GTEST_PROP(RaftSchedules, AfterFaultsStopALeaderCommitsAgain, ()) {
+  const uint64_t voters = *rc::gen::element<uint64_t>(3, 5);
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+  RC_ASSERT(recovers_after_faults(voters, seed));
+}
+
+TEST(RaftSchedules, ALeaderRemovedRightAfterItProposesDoesNotStallRecovery) {
+  // Found by the property above in CI: leader 2 of five proposes the recovery entry while its
+  // own removal is in its log; replica 1 takes over and commits, but 2, no longer a member,
+  // never hears of it. The check once waited for the proposer's commit index and failed here.
+  EXPECT_TRUE(recovers_after_faults(5, 90944849527ull));
+}
+
+TEST(RaftSchedules, ALostSnapshotIsReportedAndTheFollowerCatchesUp) {
+  // Found by the property above: the leader of three sent both followers snapshots that never
+  // arrived, and held them in the snapshot state for good, committing nothing. The driver reports
+  // a snapshot that was not confirmed in time; the test cluster now does as well.
+  EXPECT_TRUE(recovers_after_faults(3, 92051756628794ull));
 }
 
 TEST(RaftSchedules, SilentlyLosingAcknowledgedEntriesBreaksSafety) {

@@ -173,6 +173,9 @@ bool RaftTestCluster::process_ready(ReplicaId id) {
       CAIRN_ASSERT(replica.disk.state.applied_index == message.snapshot().index(),
                    "a snapshot message must describe the state machine as it is when sent");
       in_flight.snapshot_data = replica.disk.state;
+      replica.snapshot_checks.push_back(SnapshotCheck{.follower = message.to(),
+                                                      .index = message.snapshot().index(),
+                                                      .due_tick = replica.ticks + kSnapshotTimeoutTicks});
     }
     in_flight_.push_back(std::move(in_flight));
   }
@@ -230,7 +233,27 @@ std::vector<std::string> RaftTestCluster::stabilize(int max_rounds) {
 }
 
 void RaftTestCluster::tick(ReplicaId id) {
-  if (up(id)) raft(id).tick();
+  if (!up(id)) return;
+  Replica& replica = replicas_.at(id);
+  replica.raft->tick();
+  ++replica.ticks;
+  check_snapshots(replica);
+}
+
+void RaftTestCluster::check_snapshots(Replica& replica) {
+  std::vector<SnapshotCheck> waiting;
+  for (const SnapshotCheck& check : replica.snapshot_checks) {
+    if (check.due_tick > replica.ticks) {
+      waiting.push_back(check);
+      continue;
+    }
+    // The same test as the driver's: still waiting for this very snapshot.
+    const Progress* progress = replica.raft->progress(check.follower);
+    if (progress != nullptr && progress->state() == ProgressState::kSnapshot && progress->pending_snapshot() == check.index) {
+      replica.raft->report_snapshot(check.follower, false);
+    }
+  }
+  replica.snapshot_checks = std::move(waiting);
 }
 
 void RaftTestCluster::crash(ReplicaId id) {
@@ -238,6 +261,8 @@ void RaftTestCluster::crash(ReplicaId id) {
   replica.raft.reset();
   replica.received_snapshots.clear();
   replica.read_states.clear();
+  replica.ticks = 0;
+  replica.snapshot_checks.clear();
 }
 
 void RaftTestCluster::restart(ReplicaId id) {

@@ -4,6 +4,11 @@
 // "disk" per replica that survives crash(), and a message queue the test controls: deliver in
 // order, drop, partition, duplicate, reorder. Every change is shown to a RaftSafetyOracle, so
 // any test that drives the cluster also checks Raft's safety properties.
+//
+// Like the driver (core/replica/raft_replica.cc), a leader that sent a snapshot reports it failed
+// when the follower has not confirmed it `kSnapshotTimeoutTicks` of the leader's ticks later: Raft
+// holds a follower in the snapshot state until told, and a lost snapshot or a lost answer to one
+// would otherwise stop that follower's replication for good.
 #pragma once
 
 #include <cstdint>
@@ -69,6 +74,7 @@ class RaftTestCluster {
   // message's description in order. Asserts it ends within `max_rounds` rounds.
   std::vector<std::string> stabilize(int max_rounds = 1000);
 
+  // Ticks `id`, then reports the snapshots it sent that are overdue (see above).
   void tick(ReplicaId id);
   void crash(ReplicaId id);
   void restart(ReplicaId id);
@@ -89,6 +95,14 @@ class RaftTestCluster {
   ReplicaId leader() const;
 
  private:
+  static constexpr uint64_t kSnapshotTimeoutTicks = 20;
+
+  struct SnapshotCheck {
+    ReplicaId follower = 0;
+    uint64_t index = 0;
+    uint64_t due_tick = 0;
+  };
+
   struct Replica {
     std::unique_ptr<Raft> raft;
     TestDisk disk;
@@ -96,7 +110,11 @@ class RaftTestCluster {
     // duplicated and reordered, so several can wait at once).
     std::map<uint64_t, TestStateMachine> received_snapshots;
     std::vector<ReadState> read_states;
+    uint64_t ticks = 0;                          // since this incarnation started
+    std::vector<SnapshotCheck> snapshot_checks;  // the driver's timers; a crash stops them
   };
+
+  void check_snapshots(Replica& replica);
 
   void persist(Replica& replica, const Ready& ready);
   void apply(Replica& replica, ReplicaId id, const Ready& ready);
