@@ -182,37 +182,15 @@ Result<uint16_t> TcpTransport::listen(const std::string& text) {
   CAIRN_ASSIGN_OR_RETURN(Socket listener, listen_tcp(*loop_, address));
   CAIRN_ASSIGN_OR_RETURN(uint16_t port, listener.local_port());
   auto shared = std::make_shared<Socket>(std::move(listener));
-  fibers_.spawn("tcp-accept", [this, shared] { accept_loop(std::move(*shared)); });
+  fibers_.spawn("tcp-accept", [this, shared] {
+    accept_connections(*loop_, *runtime_, fibers_, std::move(*shared),
+                       AcceptOptions{.component = "tcp", .max_open = options_.max_incoming_connections},
+                       stats_.incoming, [this](Socket& socket) { serve_incoming(socket); });
+  });
   return port;
 }
 
-void TcpTransport::accept_loop(Socket listener) {
-  while (true) {
-    Result<Socket> accepted = accept_tcp(*loop_, listener);
-    if (!accepted.ok()) {
-      // Out of descriptors, say: back off instead of spinning.
-      runtime_->logger().log(LogLevel::kWarning, "tcp", "accept failed", {{"error", accepted.status().to_string()}});
-      runtime_->sleep(milliseconds(100));
-      continue;
-    }
-    ++stats_.connections_accepted;
-    if (incoming_connections_ >= options_.max_incoming_connections) {
-      ++stats_.connections_rejected;
-      runtime_->logger().log(LogLevel::kWarning, "tcp", "too many connections: closing a new one",
-                             {{"limit", options_.max_incoming_connections}});
-      continue;  // the Socket closes as it goes out of scope
-    }
-    auto shared = std::make_shared<Socket>(std::move(*accepted));
-    fibers_.spawn("tcp-incoming", [this, shared] { serve_incoming(std::move(*shared)); });
-  }
-}
-
-void TcpTransport::serve_incoming(Socket socket) {
-  ++incoming_connections_;
-  struct CountGuard {
-    std::size_t* count;
-    ~CountGuard() { --*count; }
-  } count_guard{&incoming_connections_};
+void TcpTransport::serve_incoming(Socket& socket) {
   Connection connection(*this, std::move(socket), "incoming connection");
   Status handshake = connection.handshake(0);
   if (!handshake.ok()) {

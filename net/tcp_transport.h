@@ -34,6 +34,7 @@
 #include "core/runtime/fiber_scope.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/service_table.h"
+#include "net/connection_acceptor.h"
 #include "net/epoll_loop.h"
 #include "net/frame_codec.h"
 #include "net/socket.h"
@@ -45,7 +46,7 @@ inline constexpr uint32_t kProtocolVersion = 1;
 struct TransportStats {
   uint64_t frames_sent = 0;
   uint64_t frames_received = 0;
-  uint64_t connections_accepted = 0;
+  AcceptCounters incoming;             // accepted, refused on arrival (max_incoming_connections), open
   uint64_t connections_established = 0;
   uint64_t connections_rejected = 0;   // closed for bad input (oversized or malformed frames, bad hello)
   uint64_t send_queue_full = 0;
@@ -109,8 +110,7 @@ class TcpTransport final : public Network {
   };
 
   TcpTransport(EpollLoop& loop, Runtime& runtime, Options options, std::map<NodeId, SocketAddress> peers);
-  void accept_loop(Socket listener);
-  void serve_incoming(Socket socket);
+  void serve_incoming(Socket& socket);
   void run_peer_link(NodeId peer, PeerLink& link);
   void deliver(NodeId from, proto::Envelope&& envelope);
   PeerLink& peer_link(NodeId peer);
@@ -122,7 +122,6 @@ class TcpTransport final : public Network {
   ServiceTable services_;
   std::map<NodeId, std::unique_ptr<PeerLink>> links_;
   std::map<NodeId, FrameQueue*> incoming_routes_;
-  std::size_t incoming_connections_ = 0;
   std::set<TimerId> loopback_timers_;
   TransportStats stats_;
   FiberScope fibers_;  // last member: its fibers use everything above

@@ -143,10 +143,24 @@ Status KvClient::transfer_leadership(NodeId target, Duration deadline) {
 }
 
 Result<proto::KvStatusReply> KvClient::status(NodeId server, Duration deadline) {
+  return status_of({server}, deadline).at(server);
+}
+
+std::map<NodeId, Result<proto::KvStatusReply>> KvClient::status_of(const std::vector<NodeId>& servers, Duration deadline) {
   proto::KvStatusRequest request;
   request.set_group(options_.group);
-  ++attempts_;
-  return rpc_->call<proto::KvStatusReply>(server, services::kKeyValue, request, deadline);
+  std::vector<std::pair<NodeId, Future<proto::Envelope>>> calls;
+  for (NodeId server : servers) {
+    ++attempts_;
+    calls.emplace_back(server, rpc_->start_call(server, services::kKeyValue, request, deadline));
+  }
+  std::map<NodeId, Result<proto::KvStatusReply>> replies;
+  for (auto& [server, call] : calls) {
+    Result<proto::Envelope> envelope = call.get();
+    replies.emplace(server, envelope.ok() ? RpcClient::unpack_response<proto::KvStatusReply>(*envelope)
+                                          : Result<proto::KvStatusReply>(envelope.status()));
+  }
+  return replies;
 }
 
 }  // namespace cairn::kv

@@ -9,6 +9,7 @@
 // write may or may not have taken effect.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ class KvClient {
   Status transfer_leadership(NodeId target, Duration deadline);
   // What `server` knows of its replica of the group (one attempt, no redirect).
   Result<proto::KvStatusReply> status(NodeId server, Duration deadline);
+  // The same question to every one of `servers` at once: a dead node costs one `deadline` in all,
+  // not one each. Every server gets an entry, its reply or why there is none.
+  std::map<NodeId, Result<proto::KvStatusReply>> status_of(const std::vector<NodeId>& servers, Duration deadline);
 
   uint64_t client_id() const { return options_.client_id; }
   NodeId leader_hint() const { return leader_hint_; }

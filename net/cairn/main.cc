@@ -12,7 +12,9 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <map>
 #include <random>
+#include <vector>
 
 #include "core/kv/kv_client.h"
 #include "net/cairn/bench.h"
@@ -87,8 +89,12 @@ int cluster_status(kv::KvClient& client, const std::map<NodeId, std::string>& en
     std::printf("%-6s %-21s %-13s %6s %6s %9s %9s %9s  %s\n", "NODE", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT",
                 "APPLIED", "LAST", "MEMBERSHIP");
   }
+  std::vector<NodeId> nodes;
+  for (const auto& [node, address] : endpoints) nodes.push_back(node);
+  // All at once: a dead node costs one timeout, not one each.
+  std::map<NodeId, Result<proto::KvStatusReply>> replies = client.status_of(nodes, std::min(timeout, Duration{seconds(2)}));
   for (const auto& [node, address] : endpoints) {
-    Result<proto::KvStatusReply> reply = client.status(node, std::min(timeout, Duration{seconds(2)}));
+    const Result<proto::KvStatusReply>& reply = replies.at(node);
     if (reply.ok()) ++reachable;
     if (json) {
       json_items += (json_items.empty() ? "" : ",") +

@@ -82,7 +82,7 @@ HttpResponse method_not_allowed(std::string_view allowed) {
 KvClientPool::Options pool_options(const HttpGatewayOptions& options) {
   KvClientPool::Options pool;
   pool.client.servers = options.servers;
-  pool.first_reply_service = options.first_reply_service + 2;  // +0: status questions, +1: readiness
+  pool.first_reply_service = options.first_reply_service + 1;  // +0: the readiness client
   // One borrowed client per connection at most: a connection carries one request at a time.
   pool.max_clients = options.server.max_connections;
   return pool;
@@ -99,11 +99,10 @@ HttpGateway::HttpGateway(EpollRuntime& runtime, HttpGatewayOptions options)
 HttpGateway::~HttpGateway() = default;
 
 Result<uint16_t> HttpGateway::listen(const std::string& address) {
-  if (status_rpc_ == nullptr) {
-    CAIRN_ASSIGN_OR_RETURN(status_rpc_, RpcClient::create(*runtime_, options_.first_reply_service));
+  if (readiness_client_ == nullptr) {
     kv::KvClientOptions readiness;
     readiness.servers = {options_.self};  // asks this node only: its own view decides
-    readiness.reply_service = options_.first_reply_service + 1;
+    readiness.reply_service = options_.first_reply_service;
     readiness.attempt_timeout = options_.status_timeout;
     CAIRN_ASSIGN_OR_RETURN(readiness_client_, kv::KvClient::create(*runtime_, readiness));
   }
@@ -224,19 +223,13 @@ HttpResponse HttpGateway::range(const HttpRequest& request) {
 }
 
 std::map<NodeId, Result<proto::KvStatusReply>> HttpGateway::ask_status(const std::vector<NodeId>& nodes) {
-  proto::KvStatusRequest request;
-  request.set_group(1);
-  std::vector<std::pair<NodeId, Future<proto::Envelope>>> calls;
-  for (NodeId node : nodes) {
-    calls.emplace_back(node, status_rpc_->start_call(node, services::kKeyValue, request, options_.status_timeout));
+  Result<KvClientPool::Lease> client = clients_.acquire();
+  if (!client.ok()) {
+    std::map<NodeId, Result<proto::KvStatusReply>> refused;
+    for (NodeId node : nodes) refused.emplace(node, client.status());
+    return refused;
   }
-  std::map<NodeId, Result<proto::KvStatusReply>> replies;
-  for (auto& [node, call] : calls) {
-    Result<proto::Envelope> envelope = call.get();
-    replies.emplace(node, envelope.ok() ? RpcClient::unpack_response<proto::KvStatusReply>(*envelope)
-                                        : Result<proto::KvStatusReply>(envelope.status()));
-  }
-  return replies;
+  return (*client)->status_of(nodes, options_.status_timeout);
 }
 
 HttpResponse HttpGateway::cluster() {
@@ -303,12 +296,18 @@ HttpResponse HttpGateway::metrics() {
 }
 
 void HttpGateway::count_request(const std::string& route_name, int status, Duration latency) {
-  metrics_->counter("cairn_http_requests_total", "HTTP requests answered, by route and status code",
-                    {{"route", route_name}, {"code", std::to_string(status)}})
-      .add();
-  metrics_->histogram("cairn_http_request_seconds", "Time to answer an HTTP request, by route", {{"route", route_name}},
-                      metrics::latency_buckets_seconds())
-      .observe(to_seconds(latency));
+  metrics::Counter*& counter = request_counters_[{route_name, status}];
+  if (counter == nullptr) {
+    counter = &metrics_->counter("cairn_http_requests_total", "HTTP requests answered, by route and status code",
+                                 {{"route", route_name}, {"code", std::to_string(status)}});
+  }
+  counter->add();
+  metrics::Histogram*& latency_histogram = request_latencies_[route_name];
+  if (latency_histogram == nullptr) {
+    latency_histogram = &metrics_->histogram("cairn_http_request_seconds", "Time to answer an HTTP request, by route",
+                                             {{"route", route_name}}, metrics::latency_buckets_seconds());
+  }
+  latency_histogram->observe(to_seconds(latency));
 }
 
 }  // namespace cairn::net

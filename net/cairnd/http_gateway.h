@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/metrics/metrics_registry.h"
@@ -66,7 +67,7 @@ class HttpGateway {
   http::HttpResponse cluster();
   http::HttpResponse ready();
   http::HttpResponse metrics();
-  // Every node's status of group 1, asked of all at once.
+  // Every node's status of group 1, asked of all at once through a borrowed client.
   std::map<NodeId, Result<proto::KvStatusReply>> ask_status(const std::vector<NodeId>& nodes);
   void count_request(const std::string& route_name, int status, Duration latency);
 
@@ -74,7 +75,10 @@ class HttpGateway {
   HttpGatewayOptions options_;
   metrics::MetricsRegistry* metrics_;
   KvClientPool clients_;
-  std::unique_ptr<RpcClient> status_rpc_;       // status questions to every node at once
+  // The registry's series for each route and status code, looked up once (the registry builds and
+  // sorts label sets on every lookup; its references stay valid).
+  std::map<std::pair<std::string, int>, metrics::Counter*> request_counters_;
+  std::map<std::string, metrics::Histogram*, std::less<>> request_latencies_;
   std::unique_ptr<kv::KvClient> readiness_client_;  // /readyz's reads, through this node only
   // Last: its connection fibers borrow from everything above.
   std::unique_ptr<http::HttpServer> server_;

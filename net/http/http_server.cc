@@ -1,5 +1,5 @@
-// The HTTP/1.1 server: accept loop, one fiber per connection, timeouts and limits (see
-// http_server.h).
+// The HTTP/1.1 server: one fiber per connection (connection_acceptor.h accepts them), timeouts
+// and limits (see http_server.h).
 #include "net/http/http_server.h"
 
 #include <sys/socket.h>
@@ -21,20 +21,6 @@ constexpr std::size_t kYieldEveryBytes = 256 * 1024;
 
 }  // namespace
 
-// A served connection's slot: counted open from accept until the fiber is done with it (or until
-// its fiber is destroyed unstarted, when the server goes away first).
-struct HttpServer::OpenConnection {
-  OpenConnection(HttpServer& owner, Socket accepted) : server(&owner), socket(std::move(accepted)) {
-    ++server->stats_.connections_open;
-  }
-  ~OpenConnection() { --server->stats_.connections_open; }
-  OpenConnection(const OpenConnection&) = delete;
-  OpenConnection& operator=(const OpenConnection&) = delete;
-
-  HttpServer* server;
-  Socket socket;
-};
-
 HttpServer::HttpServer(EpollLoop& loop, Runtime& runtime, Options options, Handler handler)
     : loop_(&loop), runtime_(&runtime), options_(std::move(options)), handler_(std::move(handler)),
       fibers_(runtime.process()) {
@@ -52,35 +38,13 @@ Result<uint16_t> HttpServer::listen(const std::string& address) {
   CAIRN_ASSIGN_OR_RETURN(Socket listener, listen_tcp(*loop_, parsed));
   CAIRN_ASSIGN_OR_RETURN(uint16_t port, listener.local_port());
   auto shared = std::make_shared<Socket>(std::move(listener));
-  fibers_.spawn("http-accept", [this, shared] { accept_loop(std::move(*shared)); });
+  fibers_.spawn("http-accept", [this, shared] {
+    accept_connections(*loop_, *runtime_, fibers_, std::move(*shared),
+                       AcceptOptions{.component = "http", .max_open = options_.max_connections}, stats_.connections,
+                       [this](Socket& socket) { serve_connection(socket); });
+  });
   runtime_->logger().log(LogLevel::kInfo, "http", "listening", {{"address", parsed.host}, {"port", port}});
   return port;
-}
-
-void HttpServer::accept_loop(Socket listener) {
-  while (true) {
-    Result<Socket> accepted = accept_tcp(*loop_, listener);
-    if (!accepted.ok()) {
-      // Out of descriptors, say: back off instead of spinning.
-      runtime_->logger().log(LogLevel::kWarning, "http", "accept failed", {{"error", accepted.status().to_string()}});
-      runtime_->sleep(milliseconds(100));
-      continue;
-    }
-    ++stats_.connections_accepted;
-    // Counted here, not when the fiber first runs: a burst of connections is accepted before any
-    // of their fibers starts.
-    if (stats_.connections_open >= options_.max_connections) {
-      ++stats_.connections_rejected;
-      runtime_->logger().log(LogLevel::kWarning, "http", "too many connections: closing a new one",
-                             {{"limit", options_.max_connections}});
-      continue;  // the Socket closes as it goes out of scope
-    }
-    auto connection = std::make_shared<OpenConnection>(*this, std::move(*accepted));
-    fibers_.spawn("http-connection", [connection]() mutable {
-      std::shared_ptr<OpenConnection> owned = std::move(connection);  // released when the body ends
-      owned->server->serve_connection(owned->socket);
-    });
-  }
 }
 
 void HttpServer::serve_connection(Socket& socket) {

@@ -44,6 +44,7 @@
 #include "core/runtime/fiber_scope.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/status.h"
+#include "net/connection_acceptor.h"
 #include "net/epoll_loop.h"
 #include "net/http/http_message.h"
 #include "net/http/http_request_parser.h"
@@ -52,9 +53,7 @@
 namespace cairn::net::http {
 
 struct HttpServerStats {
-  uint64_t connections_accepted = 0;  // every connection accepted, the refused ones included
-  uint64_t connections_rejected = 0;  // closed on arrival: max_connections were open
-  uint64_t connections_open = 0;      // being served now
+  AcceptCounters connections;         // accepted, refused on arrival (max_connections), open
   uint64_t requests = 0;              // complete requests handed to the handler
   uint64_t bad_requests = 0;          // connections closed for input the parser refused
   uint64_t timeouts = 0;              // connections closed by the idle, request or write timeout
@@ -92,9 +91,6 @@ class HttpServer {
   const HttpServerStats& stats() const { return stats_; }
 
  private:
-  struct OpenConnection;
-
-  void accept_loop(Socket listener);
   void serve_connection(Socket& socket);
   HttpResponse call_handler(const HttpRequest& request);
   Status send_response(Socket& socket, const HttpResponse& response, bool keep_alive, bool head_only);

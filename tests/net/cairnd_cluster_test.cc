@@ -14,14 +14,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "core/kv/kv_client.h"
 #include "net/epoll_runtime.h"
@@ -140,6 +143,58 @@ TEST(CairnCli, PutGetScanDeleteAndClusterStatus) {
   EXPECT_EQ(cairn("get").exit_code, 2);
   EXPECT_EQ(cairn("frobnicate").exit_code, 2);
   EXPECT_EQ(cairn::testing::run_command(CAIRN_PATH, "--timeout 0.3 --endpoints 1=127.0.0.1:1 get k").exit_code, 3);
+}
+
+// A loopback port that completes TCP handshakes (the kernel's backlog) and never answers: a node
+// that hangs rather than one that is down, which a refused connection would show at once.
+class SilentEndpoint {
+ public:
+  SilentEndpoint() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&address), length), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentEndpoint() { ::close(fd_); }
+  SilentEndpoint(const SilentEndpoint&) = delete;
+  SilentEndpoint& operator=(const SilentEndpoint&) = delete;
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+TEST(CairnCli, ClusterStatusAsksEveryNodeAtOnce) {
+  CairndCluster cluster(3);
+  for (NodeId id : cluster.ids()) cluster.start(id, false);
+  std::string endpoints;
+  for (const auto& [id, address] : cluster.addresses()) {
+    endpoints += (endpoints.empty() ? "" : ",") + std::to_string(id) + "=" + address;
+  }
+  // Four hung nodes at a one-second timeout: asked one after another they cost four seconds.
+  std::vector<std::unique_ptr<SilentEndpoint>> hung;
+  for (NodeId id = 7; id <= 10; ++id) {
+    hung.push_back(std::make_unique<SilentEndpoint>());
+    endpoints += "," + std::to_string(id) + "=127.0.0.1:" + std::to_string(hung.back()->port());
+  }
+  const auto started = std::chrono::steady_clock::now();
+  cairn::testing::CommandOutcome status =
+      cairn::testing::run_command(CAIRN_PATH, "--timeout 1 --endpoints " + endpoints + " cluster status");
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("voters 1,2,3"), std::string::npos) << status.output;
+  for (NodeId id = 7; id <= 10; ++id) {
+    EXPECT_NE(status.output.find(std::to_string(id) + " "), std::string::npos) << status.output;
+  }
+  EXPECT_EQ(std::count(status.output.begin(), status.output.end(), '\n'), 1 + 3 + 4) << status.output;
+  EXPECT_NE(status.output.find("unreachable"), std::string::npos) << status.output;
+  EXPECT_LT(took, std::chrono::seconds(3)) << status.output;
 }
 
 // Connects a plain blocking socket, sends `bytes`, and reports whether the node closed the

@@ -479,7 +479,7 @@ TEST(HttpServer, AnswersAGet) {
   EXPECT_EQ(response.header("x-query-y"), "two words");
   EXPECT_EQ(stats.requests, 1u);
   EXPECT_EQ(stats.responses_2xx, 1u);
-  EXPECT_EQ(stats.connections_accepted, 1u);
+  EXPECT_EQ(stats.connections.accepted, 1u);
 }
 
 TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -511,7 +511,7 @@ TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(responses[4].status, 200);
   EXPECT_EQ(responses[4].header("content-length"), "12");  // "HEAD /fifth "
   EXPECT_EQ(responses[5].body, "GET /sixth ");
-  EXPECT_EQ(stats.connections_accepted, 1u);
+  EXPECT_EQ(stats.connections.accepted, 1u);
   EXPECT_EQ(stats.requests, 6u);
   EXPECT_EQ(stats.responses_2xx, 6u);
 }
@@ -653,8 +653,8 @@ TEST(HttpServer, ConnectionsBeyondTheLimitAreClosedOnArrival) {
   EXPECT_TRUE(third_closed);
   EXPECT_EQ(served, 2);
   EXPECT_TRUE(fourth_served);
-  EXPECT_EQ(stats.connections_rejected, 1u);
-  EXPECT_EQ(stats.connections_accepted, 4u);
+  EXPECT_EQ(stats.connections.refused, 1u);
+  EXPECT_EQ(stats.connections.accepted, 4u);
 }
 
 TEST(HttpServer, AThrowingHandlerGets500AndTheServerCarriesOn) {
