@@ -176,14 +176,6 @@ TEST(CairnBench, NothingSucceededExitsThree) {
   EXPECT_NE(outcome.output.find("TIMEOUT"), std::string::npos) << outcome.output;
 }
 
-std::string endpoints_of(const CairndCluster& cluster) {
-  std::string endpoints;
-  for (const auto& [id, address] : cluster.addresses()) {
-    endpoints += (endpoints.empty() ? "" : ",") + std::to_string(id) + "=" + address;
-  }
-  return endpoints;
-}
-
 // Runs `cairn bench` with `flags` and parses its JSON report (the line that starts with '{').
 google::protobuf::Struct run_bench_json(const std::string& endpoints, const std::string& flags) {
   const cairn::testing::CommandOutcome outcome =
@@ -211,7 +203,7 @@ double number_at(const google::protobuf::Struct& object, std::initializer_list<s
 TEST(CairnBench, MixedLoadOnThreeNodesIsReportedAndStored) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
-  const std::string endpoints = endpoints_of(cluster);
+  const std::string endpoints = cluster.endpoints_flag();
   const google::protobuf::Struct report =
       run_bench_json(endpoints, "--clients 4 --duration 1 --warmup 0 --read-ratio 0.5 --keys 50");
   ASSERT_TRUE(report.fields().contains("operations"));
@@ -263,7 +255,7 @@ TEST(CairnBench, MixedLoadOnThreeNodesIsReportedAndStored) {
 TEST(CairnBench, RequestsRecordsExactlyThatManyOperationsAndNoWarmup) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
-  const std::string endpoints = endpoints_of(cluster);
+  const std::string endpoints = cluster.endpoints_flag();
   google::protobuf::Struct cold = run_bench_json(endpoints, "--requests 20 --clients 2 --warmup 0 --read-ratio 0.5");
   EXPECT_EQ(number_at(cold, {"operations"}), 20);
   EXPECT_EQ(number_at(cold, {"reads", "operations"}) + number_at(cold, {"writes", "operations"}), 20);

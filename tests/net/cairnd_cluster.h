@@ -80,6 +80,12 @@ class CairndCluster {
     for (const auto& [id, port] : ports_) result[id] = "127.0.0.1:" + std::to_string(port);
     return result;
   }
+  // The nodes as cairn's --endpoints value: "1=127.0.0.1:P1,2=127.0.0.1:P2,...".
+  std::string endpoints_flag() const {
+    std::string flag;
+    for (const auto& [id, address] : addresses()) flag += (flag.empty() ? "" : ",") + std::to_string(id) + "=" + address;
+    return flag;
+  }
   std::vector<NodeId> ids() const {
     std::vector<NodeId> result;
     for (const auto& [id, port] : ports_) result.push_back(id);

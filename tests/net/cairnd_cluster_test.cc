@@ -109,10 +109,7 @@ TEST(CairndCluster, RestartedNodeServesWhatItPersisted) {
 TEST(CairnCli, PutGetScanDeleteAndClusterStatus) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
-  std::string endpoints;
-  for (const auto& [id, address] : cluster.addresses()) {
-    endpoints += (endpoints.empty() ? "" : ",") + std::to_string(id) + "=" + address;
-  }
+  const std::string endpoints = cluster.endpoints_flag();
   const auto cairn = [&](const std::string& arguments) {
     return cairn::testing::run_command(CAIRN_PATH, "--endpoints " + endpoints + " " + arguments);
   };
@@ -173,10 +170,7 @@ class SilentEndpoint {
 TEST(CairnCli, ClusterStatusAsksEveryNodeAtOnce) {
   CairndCluster cluster(3);
   for (NodeId id : cluster.ids()) cluster.start(id, false);
-  std::string endpoints;
-  for (const auto& [id, address] : cluster.addresses()) {
-    endpoints += (endpoints.empty() ? "" : ",") + std::to_string(id) + "=" + address;
-  }
+  std::string endpoints = cluster.endpoints_flag();
   // Four hung nodes at a one-second timeout: asked one after another they cost four seconds.
   std::vector<std::unique_ptr<SilentEndpoint>> hung;
   for (NodeId id = 7; id <= 10; ++id) {
