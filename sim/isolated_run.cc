@@ -1,6 +1,7 @@
 // Seeds run in forked child processes that report through a pipe (see isolated_run.h).
 #include "sim/isolated_run.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,9 +56,31 @@ std::string outcome_line(const Result<RunReport>& report) {
 // Child side: run the seed and write one tab-separated line to the pipe: ok, trace hash, failed
 // checks (comma-separated), first failure detail, counters ("name=count" comma-separated: the
 // workload's outcomes and "injected.<fault>" counts).
+// The exit status of a child stopped by its CPU-time limit (timeout(1)'s, for the same reason).
+constexpr int kTimeLimitExitStatus = 124;
+// A child still running after this many times its CPU limit in wall-clock time is killed too.
+constexpr unsigned kWallClockBackstopFactor = 4;
+
+void exit_at_time_limit(int) { std::_Exit(kTimeLimitExitStatus); }
+
+// The limit is CPU time, not wall-clock time: a machine busy with other work, or a sweep paused
+// with SIGSTOP, must not turn a slow seed into a "hang". A simulated run never waits for
+// anything, so a hang or a livelock burns CPU and meets the limit. SIGXCPU ends the child with
+// an exit status rather than its default core dump; a wall-clock alarm far beyond the limit
+// catches a child that blocked instead (it should not).
+void limit_time(unsigned time_limit) {
+  if (time_limit == 0) return;
+  struct sigaction action {};
+  action.sa_handler = &exit_at_time_limit;
+  ::sigaction(SIGXCPU, &action, nullptr);
+  const rlimit cpu{.rlim_cur = time_limit, .rlim_max = time_limit + 1};
+  ::setrlimit(RLIMIT_CPU, &cpu);
+  ::alarm(time_limit * kWallClockBackstopFactor);
+}
+
 [[noreturn]] void run_child(const proto::Scenario& scenario, const IsolatedRunRequest& request, int pipe_write,
                             unsigned time_limit) {
-  if (time_limit > 0) ::alarm(time_limit);
+  limit_time(time_limit);
   const std::string line = outcome_line(run_scenario(scenario, request.seed, request.options)) + "\n";
   std::size_t written = 0;
   while (written < line.size()) {
@@ -109,10 +132,16 @@ std::map<std::string, uint64_t> parse_counters(const std::string& text) {
 SeedOutcome parse_child_output(uint64_t seed, const std::string& output, int status, unsigned time_limit) {
   SeedOutcome outcome;
   outcome.seed = seed;
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kTimeLimitExitStatus) {
     outcome.crashed = true;
     outcome.detail = "the run exceeded the per-seed time limit of " + std::to_string(time_limit) +
-                     " s (a hang or a livelock)";
+                     " s of CPU time (a hang or a livelock)";
+    return outcome;
+  }
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+    outcome.crashed = true;
+    outcome.detail = "the run exceeded the per-seed time limit: still running after " +
+                     std::to_string(time_limit * kWallClockBackstopFactor) + " s of wall-clock time (blocked?)";
     return outcome;
   }
   if (WIFSIGNALED(status)) {

@@ -39,8 +39,9 @@ struct IsolatedRunRequest {
   RunOptions options = {};
 };
 
-// A child still running after this many wall-clock seconds is killed (SIGALRM) and reported as
-// crashed: a hang or livelock. 0: no limit.
+// A child that used this many seconds of CPU time is stopped and reported as crashed: a hang or
+// a livelock. CPU time, so that a loaded machine or a paused sweep cannot fake a hang; a child
+// still running after four times as long in wall-clock time is stopped too. 0: no limit.
 struct IsolationLimits {
   unsigned time_limit_seconds = 600;
 };

@@ -67,7 +67,7 @@ void add_seed_range_options(CLI::App* command, SeedRangeFlags& flags, const std:
   command->add_option("--jobs", flags.jobs, "Seeds run at once (default: the number of CPUs)")
       ->check(CLI::Range(1u, 1024u));
   command->add_option("--seed-time-limit", flags.seed_time_limit,
-                      "Wall-clock seconds after which a seed is killed and counted as failed (default 600)")
+                      "CPU seconds after which a seed is stopped and counted as failed: a hang (default 600)")
       ->check(CLI::Range(1u, 86400u));
 }
 

@@ -127,7 +127,7 @@ CLI::App* add_shrink_command(CLI::App& app, ShrinkFlags& flags) {
   command->add_option("--max-runs", flags.max_runs, "Candidate runs at most (default 200)")
       ->check(CLI::Range(1u, 100000u));
   command->add_option("--run-time-limit", flags.run_time_limit,
-                      "Wall-clock seconds after which a run is killed and counted as crashed (default 600)")
+                      "CPU seconds after which a run is stopped and counted as crashed: a hang (default 600)")
       ->check(CLI::Range(1u, 86400u));
   command->add_flag("--json", flags.json, "Print one JSON object at the end (progress goes to stderr)");
   return command;

@@ -1,14 +1,23 @@
 // The shrinker and the histories of a sweep's failures, as a library: a scenario whose quorums
 // are too small (read_quorum 2 + write_quorum 1 = 3 servers, not linearizable) fails
 // reads_see_acknowledged_writes; the shrinker must return a smaller scenario that, run again,
-// still fails it, and must refuse to shrink a run that passes.
+// still fails it, and must refuse to shrink a run that passes. Also the time limit of the child
+// processes that runs (and a sweep's seeds) go through.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 #include "sim/failure_history.h"
+#include "sim/isolated_run.h"
 #include "sim/scenario_loader.h"
 #include "sim/scenario_runner.h"
 #include "sim/shrink.h"
@@ -120,6 +129,54 @@ TEST(Shrink, AHangIsKeptAsAHang) {
   ASSERT_EQ(result->steps.size(), 2u) << "removing a fault leaves the run as endless";
   EXPECT_TRUE(result->outcome.crashed);
   EXPECT_EQ(scenario_size(result->scenario).faults, scenario_size(endless).faults - 2);
+}
+
+// The children of this process, from /proc (the field after a process's state is its parent).
+std::vector<pid_t> children_of_this_process() {
+  std::vector<pid_t> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    std::ifstream stat_file(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    const std::size_t after_name = stat.rfind(')');
+    if (after_name == std::string::npos) continue;
+    std::istringstream fields(stat.substr(after_name + 1));
+    char state = 0;
+    pid_t parent = 0;
+    fields >> state >> parent;
+    if (parent == ::getpid()) children.push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  return children;
+}
+
+TEST(IsolatedRun, TimeSpentPausedIsNotAHang) {
+  // The limit counts CPU time: a run paused with SIGSTOP for longer than its limit (a sweep
+  // paused while the machine is needed elsewhere) passes once resumed. Under a wall-clock limit
+  // it was reported as a hang.
+  const proto::Scenario scenario = load("quickstart");
+  std::atomic<bool> finished{false};
+  bool paused = false;
+  std::thread pauser([&] {
+    while (!finished) {
+      const std::vector<pid_t> children = children_of_this_process();
+      if (!children.empty()) {
+        paused = ::kill(children.front(), SIGSTOP) == 0;
+        std::this_thread::sleep_for(std::chrono::seconds(4));
+        ::kill(children.front(), SIGCONT);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  Result<SeedOutcome> outcome =
+      run_isolated(scenario, IsolatedRunRequest{.seed = 1}, IsolationLimits{.time_limit_seconds = 3});
+  finished = true;
+  pauser.join();
+  ASSERT_TRUE(paused) << "the run ended before it could be paused";
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_FALSE(outcome->crashed) << outcome->detail;
+  EXPECT_TRUE(outcome->ok) << outcome->detail;
 }
 
 TEST(Shrink, ClientCountsOfWorkloadsWithClients) {
