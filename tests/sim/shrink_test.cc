@@ -154,7 +154,8 @@ TEST(IsolatedRun, TimeSpentPausedIsNotAHang) {
   // The limit counts CPU time: a run paused with SIGSTOP for longer than its limit (a sweep
   // paused while the machine is needed elsewhere) passes once resumed. Under a wall-clock limit
   // it was reported as a hang.
-  const proto::Scenario scenario = load("quickstart");
+  proto::Scenario scenario = load("quickstart");
+  scenario.set_duration_seconds(1);  // well under the limit in CPU time, under ASan too
   std::atomic<bool> finished{false};
   bool paused = false;
   std::thread pauser([&] {
@@ -162,7 +163,7 @@ TEST(IsolatedRun, TimeSpentPausedIsNotAHang) {
       const std::vector<pid_t> children = children_of_this_process();
       if (!children.empty()) {
         paused = ::kill(children.front(), SIGSTOP) == 0;
-        std::this_thread::sleep_for(std::chrono::seconds(4));
+        std::this_thread::sleep_for(std::chrono::seconds(6));
         ::kill(children.front(), SIGCONT);
         return;
       }
@@ -170,7 +171,7 @@ TEST(IsolatedRun, TimeSpentPausedIsNotAHang) {
     }
   });
   Result<SeedOutcome> outcome =
-      run_isolated(scenario, IsolatedRunRequest{.seed = 1}, IsolationLimits{.time_limit_seconds = 3});
+      run_isolated(scenario, IsolatedRunRequest{.seed = 1}, IsolationLimits{.time_limit_seconds = 5});
   finished = true;
   pauser.join();
   ASSERT_TRUE(paused) << "the run ended before it could be paused";
