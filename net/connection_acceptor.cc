@@ -1,4 +1,5 @@
-// The accept loop shared by the transport and the HTTP server (see connection_acceptor.h).
+// The listener and accept loop shared by the transport and the HTTP server (see
+// connection_acceptor.h).
 #include "net/connection_acceptor.h"
 
 #include <memory>
@@ -24,11 +25,8 @@ struct OpenConnection {
   Socket socket;
 };
 
-}  // namespace
-
 void accept_connections(EpollLoop& loop, Runtime& runtime, FiberScope& fibers, Socket listener,
                         const AcceptOptions& options, AcceptCounters& counters, const ServeConnection& serve) {
-  CAIRN_ASSERT(options.max_open > 0, "a server must allow at least one connection");
   const std::string fiber_name = options.component + "-connection";
   while (true) {
     Result<Socket> accepted = accept_tcp(loop, listener);
@@ -51,6 +49,23 @@ void accept_connections(EpollLoop& loop, Runtime& runtime, FiberScope& fibers, S
       serve(owned->socket);
     });
   }
+}
+
+}  // namespace
+
+Result<uint16_t> listen_and_accept(EpollLoop& loop, Runtime& runtime, FiberScope& fibers, const std::string& address,
+                                   AcceptOptions options, AcceptCounters& counters, ServeConnection serve) {
+  CAIRN_ASSERT(options.max_open > 0, "a server must allow at least one connection");
+  CAIRN_ASSIGN_OR_RETURN(SocketAddress parsed, parse_socket_address(address));
+  CAIRN_ASSIGN_OR_RETURN(Socket listener, listen_tcp(loop, parsed));
+  CAIRN_ASSIGN_OR_RETURN(uint16_t port, listener.local_port());
+  auto shared = std::make_shared<Socket>(std::move(listener));
+  const std::string fiber_name = options.component + "-accept";
+  fibers.spawn(fiber_name, [&loop, &runtime, &fibers, shared, options = std::move(options), &counters,
+                            serve = std::move(serve)] {
+    accept_connections(loop, runtime, fibers, std::move(*shared), options, counters, serve);
+  });
+  return port;
 }
 
 }  // namespace cairn::net

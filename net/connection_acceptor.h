@@ -1,5 +1,5 @@
-// accept_connections: the accept loop of both of cairnd's servers, the peer and client transport
-// (tcp_transport.h) and the HTTP server (http/http_server.h).
+// listen_and_accept: the listening socket and accept loop of both of cairnd's servers, the peer
+// and client transport (tcp_transport.h) and the HTTP server (http/http_server.h).
 //
 // Each accepted connection is served by `serve` in a fiber of its own. At most `max_open` are
 // served at once; one more is closed on arrival. A connection counts as open from its accept, not
@@ -16,6 +16,7 @@
 
 #include "core/runtime/fiber_scope.h"
 #include "core/runtime/runtime.h"
+#include "core/runtime/status.h"
 #include "net/epoll_loop.h"
 #include "net/socket.h"
 
@@ -35,10 +36,11 @@ struct AcceptOptions {
 // Serves one accepted connection; the socket is closed when it returns (it may be moved from).
 using ServeConnection = std::function<void(Socket& socket)>;
 
-// Accepts on `listener` until the calling fiber is cancelled. Call it in a fiber of `fibers`, which
-// runs the connection fibers too (each with a copy of `serve`); `counters` must outlive every fiber
-// of `fibers` (the owner declares it before its FiberScope).
-void accept_connections(EpollLoop& loop, Runtime& runtime, FiberScope& fibers, Socket listener,
-                        const AcceptOptions& options, AcceptCounters& counters, const ServeConnection& serve);
+// Listens on `address` ("127.0.0.1:0" picks a free port) and returns the port; a fiber of
+// `fibers` then accepts there until it is cancelled, and the connection fibers (each with a copy
+// of `serve`) belong to `fibers` too. `counters` must outlive every fiber of `fibers` (the owner
+// declares it before its FiberScope).
+Result<uint16_t> listen_and_accept(EpollLoop& loop, Runtime& runtime, FiberScope& fibers, const std::string& address,
+                                   AcceptOptions options, AcceptCounters& counters, ServeConnection serve);
 
 }  // namespace cairn::net

@@ -14,6 +14,18 @@
 namespace cairn::net {
 namespace {
 
+// Runs `sync_call(fd)` (fsync or fdatasync) until it is not interrupted, on `syncs` when there is
+// one; returns 0 or the errno.
+int sync_descriptor(BlockingCallThread* syncs, int (*sync_call)(int), int fd) {
+  const auto call = [sync_call, fd] {
+    while (sync_call(fd) != 0) {
+      if (errno != EINTR) return errno;
+    }
+    return 0;
+  };
+  return syncs != nullptr ? syncs->run(call) : call();
+}
+
 class PosixFile final : public File {
  public:
   PosixFile(int fd, std::string path, BlockingCallThread* syncs) : fd_(fd), path_(std::move(path)), syncs_(syncs) {}
@@ -53,14 +65,7 @@ class PosixFile final : public File {
   }
 
   Status sync() override {
-    const int fd = fd_;
-    const auto fdatasync = [fd] {
-      while (::fdatasync(fd) != 0) {
-        if (errno != EINTR) return errno;
-      }
-      return 0;
-    };
-    const int error = syncs_ != nullptr ? syncs_->run(fdatasync) : fdatasync();
+    const int error = sync_descriptor(syncs_, &::fdatasync, fd_);
     if (error != 0) return errno_status("fdatasync of '" + path_ + "'", error);
     return {};
   }
@@ -162,10 +167,6 @@ Status PosixFileSystem::create_directory(std::string_view path) {
   return errno_status("create directory '" + std::string(path) + "'", error);
 }
 
-int PosixFileSystem::run_sync(std::function<int()> call) {
-  return syncs_ != nullptr ? syncs_->run(std::move(call)) : call();
-}
-
 Status PosixFileSystem::sync_directory(std::string_view directory) {
   CAIRN_RETURN_IF_ERROR(validate_path(directory, /*allow_root=*/true));
   const int fd = ::open(full_path(directory).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -174,12 +175,7 @@ Status PosixFileSystem::sync_directory(std::string_view directory) {
     int fd;
     ~CloseOnExit() { ::close(fd); }  // also when the fiber is cancelled while the sync runs
   } close_on_exit{fd};
-  const int error = run_sync([fd] {
-    while (::fsync(fd) != 0) {
-      if (errno != EINTR) return errno;
-    }
-    return 0;
-  });
+  const int error = sync_descriptor(syncs_, &::fsync, fd);
   if (error != 0) return errno_status("fsync of directory '" + std::string(directory) + "'", error);
   return {};
 }

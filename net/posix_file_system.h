@@ -34,8 +34,6 @@ class PosixFileSystem final : public FileSystem {
 
  private:
   PosixFileSystem(std::string root, BlockingCallThread* syncs) : root_(std::move(root)), syncs_(syncs) {}
-  // Runs `call` (0 or an errno) where syncs belong.
-  int run_sync(std::function<int()> call);
   std::string full_path(std::string_view path) const;
 
   std::string root_;

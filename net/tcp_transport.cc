@@ -178,16 +178,9 @@ TcpTransport::~TcpTransport() {
 }
 
 Result<uint16_t> TcpTransport::listen(const std::string& text) {
-  CAIRN_ASSIGN_OR_RETURN(SocketAddress address, parse_socket_address(text));
-  CAIRN_ASSIGN_OR_RETURN(Socket listener, listen_tcp(*loop_, address));
-  CAIRN_ASSIGN_OR_RETURN(uint16_t port, listener.local_port());
-  auto shared = std::make_shared<Socket>(std::move(listener));
-  fibers_.spawn("tcp-accept", [this, shared] {
-    accept_connections(*loop_, *runtime_, fibers_, std::move(*shared),
-                       AcceptOptions{.component = "tcp", .max_open = options_.max_incoming_connections},
-                       stats_.incoming, [this](Socket& socket) { serve_incoming(socket); });
-  });
-  return port;
+  return listen_and_accept(*loop_, *runtime_, fibers_, text,
+                           AcceptOptions{.component = "tcp", .max_open = options_.max_incoming_connections},
+                           stats_.incoming, [this](Socket& socket) { serve_incoming(socket); });
 }
 
 void TcpTransport::serve_incoming(Socket& socket) {

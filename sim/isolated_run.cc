@@ -53,9 +53,6 @@ std::string outcome_line(const Result<RunReport>& report) {
          "\t" + counters;
 }
 
-// Child side: run the seed and write one tab-separated line to the pipe: ok, trace hash, failed
-// checks (comma-separated), first failure detail, counters ("name=count" comma-separated: the
-// workload's outcomes and "injected.<fault>" counts).
 // The exit status of a child stopped by its CPU-time limit (timeout(1)'s, for the same reason).
 constexpr int kTimeLimitExitStatus = 124;
 // A child still running after this many times its CPU limit in wall-clock time is killed too.
@@ -78,6 +75,9 @@ void limit_time(unsigned time_limit) {
   ::alarm(time_limit * kWallClockBackstopFactor);
 }
 
+// Child side: run the seed and write one tab-separated line to the pipe: ok, trace hash, failed
+// checks (comma-separated), first failure detail, counters ("name=count" comma-separated: the
+// workload's outcomes and "injected.<fault>" counts).
 [[noreturn]] void run_child(const proto::Scenario& scenario, const IsolatedRunRequest& request, int pipe_write,
                             unsigned time_limit) {
   limit_time(time_limit);

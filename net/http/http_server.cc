@@ -34,16 +34,11 @@ HttpServer::HttpServer(EpollLoop& loop, Runtime& runtime, Options options, Handl
 HttpServer::~HttpServer() { fibers_.cancel(); }
 
 Result<uint16_t> HttpServer::listen(const std::string& address) {
-  CAIRN_ASSIGN_OR_RETURN(SocketAddress parsed, parse_socket_address(address));
-  CAIRN_ASSIGN_OR_RETURN(Socket listener, listen_tcp(*loop_, parsed));
-  CAIRN_ASSIGN_OR_RETURN(uint16_t port, listener.local_port());
-  auto shared = std::make_shared<Socket>(std::move(listener));
-  fibers_.spawn("http-accept", [this, shared] {
-    accept_connections(*loop_, *runtime_, fibers_, std::move(*shared),
-                       AcceptOptions{.component = "http", .max_open = options_.max_connections}, stats_.connections,
-                       [this](Socket& socket) { serve_connection(socket); });
-  });
-  runtime_->logger().log(LogLevel::kInfo, "http", "listening", {{"address", parsed.host}, {"port", port}});
+  CAIRN_ASSIGN_OR_RETURN(uint16_t port,
+                         listen_and_accept(*loop_, *runtime_, fibers_, address,
+                                           AcceptOptions{.component = "http", .max_open = options_.max_connections},
+                                           stats_.connections, [this](Socket& socket) { serve_connection(socket); }));
+  runtime_->logger().log(LogLevel::kInfo, "http", "listening", {{"address", address}, {"port", port}});
   return port;
 }
 
