@@ -70,9 +70,10 @@ void limit_time(unsigned time_limit) {
   struct sigaction action {};
   action.sa_handler = &exit_at_time_limit;
   ::sigaction(SIGXCPU, &action, nullptr);
+  // The alarm first: whoever sees the CPU limit in /proc/<pid>/limits knows both are armed.
+  ::alarm(time_limit * kWallClockBackstopFactor);
   const rlimit cpu{.rlim_cur = time_limit, .rlim_max = time_limit + 1};
   ::setrlimit(RLIMIT_CPU, &cpu);
-  ::alarm(time_limit * kWallClockBackstopFactor);
 }
 
 // Child side: run the seed and write one tab-separated line to the pipe: ok, trace hash, failed

@@ -116,13 +116,16 @@ class CairndCluster {
     for (const auto& [peer, port] : ports_) {
       if (peer != id) arguments.push_back("--peer=" + std::to_string(peer) + "=127.0.0.1:" + std::to_string(port));
     }
+    // Everything the child needs is built before the fork: between fork and exec the child must
+    // not allocate, since another thread of this process may have held the allocator's lock.
+    std::vector<char*> argv;
+    for (auto& argument : arguments) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    const std::string log_file = log_path(id);
     const pid_t pid = ::fork();
     if (pid == 0) {
-      const int log = ::open(log_path(id).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(log, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& argument : arguments) argv.push_back(argument.data());
-      argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }

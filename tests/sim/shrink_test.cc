@@ -4,12 +4,13 @@
 // still fails it, and must refuse to shrink a run that passes. Also the time limit of the child
 // processes that runs (and a sweep's seeds) go through.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -131,8 +132,8 @@ TEST(Shrink, AHangIsKeptAsAHang) {
   EXPECT_EQ(scenario_size(result->scenario).faults, scenario_size(endless).faults - 2);
 }
 
-// The children of this process, from /proc (the field after a process's state is its parent).
-std::vector<pid_t> children_of_this_process() {
+// The children of process `parent`, from /proc (the field after a process's state is its parent).
+std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> children;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
@@ -143,11 +144,45 @@ std::vector<pid_t> children_of_this_process() {
     if (after_name == std::string::npos) continue;
     std::istringstream fields(stat.substr(after_name + 1));
     char state = 0;
-    pid_t parent = 0;
-    fields >> state >> parent;
-    if (parent == ::getpid()) children.push_back(static_cast<pid_t>(std::stoi(name)));
+    pid_t process_parent = 0;
+    fields >> state >> process_parent;
+    if (process_parent == parent) children.push_back(static_cast<pid_t>(std::stoi(name)));
   }
   return children;
+}
+
+// The soft CPU-time limit of a process in seconds, from /proc/<pid>/limits ("" if unreadable).
+std::string cpu_time_limit_of(pid_t pid) {
+  std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(limits, line)) {
+    if (line.rfind("Max cpu time", 0) != 0) continue;
+    std::istringstream fields(line.substr(std::string("Max cpu time").size()));
+    std::string soft;
+    fields >> soft;
+    return soft;
+  }
+  return "";
+}
+
+// Forks a process that waits for a sibling (another child of this process) whose CPU-time limit
+// is `limit` — a run that has armed its limits — stops it for `pause`, resumes it and exits 0.
+// A process, not a thread: forking the run while a thread of this process holds a lock (the
+// allocator's, under ASan) can leave the run's child blocked on that lock forever.
+pid_t start_pauser(const std::string& limit, std::chrono::seconds pause) {
+  const pid_t parent = ::getpid();
+  const pid_t pauser = ::fork();
+  if (pauser != 0) return pauser;
+  while (true) {
+    for (const pid_t child : children_of(parent)) {
+      if (child == ::getpid() || cpu_time_limit_of(child) != limit) continue;
+      ::kill(child, SIGSTOP);
+      std::this_thread::sleep_for(pause);
+      ::kill(child, SIGCONT);
+      std::_Exit(0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 TEST(IsolatedRun, TimeSpentPausedIsNotAHang) {
@@ -156,25 +191,14 @@ TEST(IsolatedRun, TimeSpentPausedIsNotAHang) {
   // it was reported as a hang.
   proto::Scenario scenario = load("quickstart");
   scenario.set_duration_seconds(1);  // well under the limit in CPU time, under ASan too
-  std::atomic<bool> finished{false};
-  bool paused = false;
-  std::thread pauser([&] {
-    while (!finished) {
-      const std::vector<pid_t> children = children_of_this_process();
-      if (!children.empty()) {
-        paused = ::kill(children.front(), SIGSTOP) == 0;
-        std::this_thread::sleep_for(std::chrono::seconds(6));
-        ::kill(children.front(), SIGCONT);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  });
+  const pid_t pauser = start_pauser("5", std::chrono::seconds(6));
+  ASSERT_GT(pauser, 0) << std::strerror(errno);
   Result<SeedOutcome> outcome =
       run_isolated(scenario, IsolatedRunRequest{.seed = 1}, IsolationLimits{.time_limit_seconds = 5});
-  finished = true;
-  pauser.join();
-  ASSERT_TRUE(paused) << "the run ended before it could be paused";
+  ::kill(pauser, SIGKILL);  // no effect if it paused the run: it has exited
+  int pauser_status = 0;
+  ASSERT_EQ(::waitpid(pauser, &pauser_status, 0), pauser);
+  ASSERT_TRUE(WIFEXITED(pauser_status) && WEXITSTATUS(pauser_status) == 0) << "the run ended before it could be paused";
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_FALSE(outcome->crashed) << outcome->detail;
   EXPECT_TRUE(outcome->ok) << outcome->detail;
