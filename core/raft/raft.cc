@@ -366,9 +366,13 @@ void Raft::handle_append(const proto::RaftMessage& message) {
   if (membership_.empty() && log_.last_index() == 0) {
     // A blank replica (one that joins an existing group) knows no configuration, and the log
     // does not hold the group's initial one: it refuses even the empty prefix, which tells the
-    // leader to send a snapshot, membership included.
+    // leader to send a snapshot, membership included. It holds nothing, so whatever the leader
+    // counts as held here is gone (its storage was damaged or wiped): marked so, the refusal
+    // moves the leader's match back instead of being discarded as a stale duplicate below it.
     response.set_reject(true);
     response.set_index(message.index());
+    response.set_reject_hint(0);
+    response.set_lost_entries(true);
     send(std::move(response));
     return;
   }

@@ -377,5 +377,44 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndH
   EXPECT_GE(damaged->status().snapshot_index, last_write);
 }
 
+// As above, but the crash comes before the damaged server's state machine ever synced: it
+// restarts with nothing applied, so it comes back blank and can only rejoin through a snapshot
+// from the leader, whose own log was never compacted.
+TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerBeforeItsFirstSyncRejoinsThroughASnapshot) {
+  ThreeServerGroup group(22);
+  group.start_servers();
+  // The first apply, and the crash before the tick that would sync it.
+  ASSERT_TRUE(group.run_until([&] { return group.applied_on(kDamagedServer) >= 1; }));
+  group.crash(kDamagedServer);
+  group.flip_bit(kDamagedServer, wal::segment_path("raft/g1/wal", 1),
+                 wal::kBlockSize + wal::kBatchHeaderSize + wal::kRecordHeaderSize + 1, 4);
+  group.restart(kDamagedServer);
+  ASSERT_TRUE(group.run_until([&] { return group.replica_on(kDamagedServer) != nullptr; }));
+  {
+    const ReplicaStatus blank = group.replica_on(kDamagedServer)->status();
+    ASSERT_EQ(blank.applied, 0u) << "the state machine synced before the crash: not the case under test";
+    ASSERT_EQ(blank.membership.voters_size(), 0) << "the replica did not come back blank";
+  }
+  NodeId leader = 0;
+  ASSERT_TRUE(group.run_until([&] {
+    leader = group.leader_among({2, 3});
+    return leader != 0;
+  }));
+  group.crash(leader == 2 ? 3 : 2);
+
+  uint64_t write_after = 0;
+  ASSERT_TRUE(group.run_client([&](kv::KvClient& client) {
+    auto written = client.put("key-after", "after", seconds(20));
+    ASSERT_TRUE(written.ok()) << written.status().to_string();
+    write_after = written->index();
+  }));
+  ASSERT_GT(write_after, 0u);
+  ASSERT_TRUE(group.run_until([&] { return group.applied_on(kDamagedServer) >= write_after; }));
+  std::shared_ptr<RaftReplica> damaged = group.replica_on(kDamagedServer);
+  ASSERT_NE(damaged, nullptr);
+  EXPECT_EQ(voters_of(damaged->status().membership), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_GT(damaged->status().snapshot_index, 0u) << "it caught up without a snapshot";
+}
+
 }  // namespace
 }  // namespace cairn::replica

@@ -22,6 +22,7 @@
 //   drop-queued      forget every queued message
 //   status [ID...] | log ID | applied ID | progress ID | read-states ID | oracle
 //   crash ID | restart ID | isolate ID | cut FROM TO | partition 1,2 3,4,5 | heal
+//   lose-log ID      (crashed) ID's log and membership are destroyed: it restarts blank
 //
 // Set CAIRN_REWRITE_RAFT_SCRIPTS=1 to rewrite the expected outputs from what the code does
 // (then read the diff: the test is only as good as its reviewed expectations).
@@ -173,6 +174,8 @@ class ScriptRunner {
       cluster().crash(id(words.at(0)));
     } else if (command == "restart") {
       cluster().restart(id(words.at(0)));
+    } else if (command == "lose-log") {
+      cluster().lose_log(id(words.at(0)));
     } else if (command == "isolate") {
       cluster().isolate(id(words.at(0)));
     } else if (command == "cut") {

@@ -290,6 +290,16 @@ void RaftTestCluster::lose_durable_suffix(ReplicaId id, std::size_t count, bool 
   if (detected) replica.disk.hard_state.set_catch_up_term(std::max<uint64_t>(replica.disk.hard_state.term(), 1));
 }
 
+void RaftTestCluster::lose_log(ReplicaId id) {
+  Replica& replica = replicas_.at(id);
+  CAIRN_ASSERT(replica.raft == nullptr, "storage damage is found at a restart: crash the replica first");
+  replica.disk.entries.clear();
+  replica.disk.snapshot = proto::RaftSnapshotMetadata{};
+  replica.disk.state = TestStateMachine{};
+  replica.disk.hard_state.set_commit(0);
+  replica.disk.hard_state.set_catch_up_term(std::max<uint64_t>(replica.disk.hard_state.term(), 1));
+}
+
 Status RaftTestCluster::compact(ReplicaId id, uint64_t index) {
   Replica& replica = replicas_.at(id);
   auto metadata = raft(id).compact(index);
