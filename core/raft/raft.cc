@@ -306,6 +306,10 @@ void Raft::handle_vote_request(const proto::RaftMessage& message) {
       vote_ = message.from();
     }
   } else {
+    // A replica that never learned a term (one catching up after damage at its very start) has
+    // no term to refuse in, and a refusal in the asked term would move the pre-candidate to it.
+    // Silence refuses as well: the candidate's election times out.
+    if (term_ == 0) return;
     response.set_reject(true);
   }
   send(std::move(response));

@@ -215,7 +215,7 @@ std::string RaftTestCluster::deliver_at(std::size_t position) {
     target->second.received_snapshots[message.snapshot().index()] = *in_flight.snapshot_data;
   }
   const Status stepped = target->second.raft->step(message);
-  CAIRN_ASSERT(stepped.ok(), "a well-formed message was refused: " + stepped.to_string());
+  CAIRN_ASSERT(stepped.ok(), "a well-formed message was refused: " + stepped.to_string() + " (" + description + ")");
   observe(message.to());
   return description;
 }
