@@ -307,8 +307,9 @@ void Raft::handle_vote_request(const proto::RaftMessage& message) {
     }
   } else {
     // A replica that never learned a term (one catching up after damage at its very start) has
-    // no term to refuse in, and a refusal in the asked term would move the pre-candidate to it.
-    // Silence refuses as well: the candidate's election times out.
+    // no term to refuse a pre-vote in (a vote request would have moved it to the candidate's
+    // term already), and a refusal in the asked term would move the pre-candidate to that term.
+    // Silence refuses as well: the pre-candidate's election times out.
     if (term_ == 0) return;
     response.set_reject(true);
   }
@@ -371,8 +372,12 @@ void Raft::handle_append(const proto::RaftMessage& message) {
     // A blank replica (one that joins an existing group) knows no configuration, and the log
     // does not hold the group's initial one: it refuses even the empty prefix, which tells the
     // leader to send a snapshot, membership included. It holds nothing, so whatever the leader
-    // counts as held here is gone (its storage was damaged or wiped): marked so, the refusal
-    // moves the leader's match back instead of being discarded as a stale duplicate below it.
+    // counts as held here is gone (its storage was damaged or wiped). Marked so, the refusal
+    // moves the leader's match back; unmarked, a leader never probes below its match, and kept
+    // probing at an entry this replica had lost instead of sending the snapshot. Marked always,
+    // not only while catching up, so that a replica wiped without detection rejoins too; the
+    // cost is a refusal delayed past the snapshot's acknowledgement, which makes the leader
+    // resend from the start once.
     response.set_reject(true);
     response.set_index(message.index());
     response.set_reject_hint(0);

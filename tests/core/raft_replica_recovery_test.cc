@@ -385,6 +385,11 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerBeforeItsFirstSyncR
   group.start_servers();
   // The first apply, and the crash before the tick that would sync it.
   ASSERT_TRUE(group.run_until([&] { return group.applied_on(kDamagedServer) >= 1; }));
+  // The case under test needs a leader that saw the damaged server acknowledge entries (its
+  // match for it is above 0) and still leads when it comes back blank.
+  const NodeId leader_before = group.leader_among({2, 3});
+  ASSERT_NE(leader_before, 0u) << "the damaged server leads: a new leader would know nothing of it";
+  const uint64_t term_before = group.replica_on(leader_before)->status().term;
   group.crash(kDamagedServer);
   group.flip_bit(kDamagedServer, wal::segment_path("raft/g1/wal", 1),
                  wal::kBlockSize + wal::kBatchHeaderSize + wal::kRecordHeaderSize + 1, 4);
@@ -395,12 +400,9 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerBeforeItsFirstSyncR
     ASSERT_EQ(blank.applied, 0u) << "the state machine synced before the crash: not the case under test";
     ASSERT_EQ(blank.membership.voters_size(), 0) << "the replica did not come back blank";
   }
-  NodeId leader = 0;
-  ASSERT_TRUE(group.run_until([&] {
-    leader = group.leader_among({2, 3});
-    return leader != 0;
-  }));
-  group.crash(leader == 2 ? 3 : 2);
+  ASSERT_EQ(group.leader_among({2, 3}), leader_before);
+  ASSERT_EQ(group.replica_on(leader_before)->status().term, term_before);
+  group.crash(leader_before == 2 ? 3 : 2);
 
   uint64_t write_after = 0;
   ASSERT_TRUE(group.run_client([&](kv::KvClient& client) {

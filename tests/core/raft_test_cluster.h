@@ -82,9 +82,11 @@ class RaftTestCluster {
   // With `detected`, recovery knows (as after a damaged write-ahead log) and restarts the replica
   // catching up; without, the loss is silent — what Raft cannot survive.
   void lose_durable_suffix(ReplicaId id, std::size_t count, bool detected);
-  // Storage damage at a crash that took the whole log, its membership marker included, before
-  // the state machine made anything durable: recovery (the driver's, raft.md "Storage damage")
-  // brings the replica back blank and catching up, with only its term and vote.
+  // Storage damage at a crash that took the whole log, its membership marker included, and the
+  // state machine's state with it: recovery (the driver's, raft.md "Storage damage") brings the
+  // replica back blank and catching up, with only its term and vote. Harsher than the driver
+  // allows once its state machine has synced (it restarts from the applied point then), which
+  // is what Raft must survive anyway.
   void lose_log(ReplicaId id);
   // Compacts `id`'s log up to `index` and persists the snapshot point.
   Status compact(ReplicaId id, uint64_t index);

@@ -4,6 +4,7 @@
 // still fails it, and must refuse to shrink a run that passes. Also the time limit of the child
 // processes that runs (and a sweep's seeds) go through.
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -166,22 +167,32 @@ std::string cpu_time_limit_of(pid_t pid) {
 }
 
 // Forks a process that waits for a sibling (another child of this process) whose CPU-time limit
-// is `limit` — a run that has armed its limits — stops it for `pause`, resumes it and exits 0.
-// A process, not a thread: forking the run while a thread of this process holds a lock (the
-// allocator's, under ASan) can leave the run's child blocked on that lock forever.
-pid_t start_pauser(const std::string& limit, std::chrono::seconds pause) {
+// is `limit_seconds` — a run that has armed its limits — stops it for `pause`, resumes it and
+// exits 0. A process, not a thread: forking the run while a thread of this process holds a lock
+// (the allocator's, under ASan) can leave the run's child blocked on that lock forever. The
+// pauser never returns into the test: it dies with its parent, gives up after a minute, and
+// exits 2 on an exception.
+pid_t start_pauser(unsigned limit_seconds, std::chrono::seconds pause) {
   const pid_t parent = ::getpid();
   const pid_t pauser = ::fork();
   if (pauser != 0) return pauser;
-  while (true) {
-    for (const pid_t child : children_of(parent)) {
-      if (child == ::getpid() || cpu_time_limit_of(child) != limit) continue;
-      ::kill(child, SIGSTOP);
-      std::this_thread::sleep_for(pause);
-      ::kill(child, SIGCONT);
-      std::_Exit(0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) std::_Exit(1);
+  try {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (std::chrono::steady_clock::now() < give_up) {
+      for (const pid_t child : children_of(parent)) {
+        if (child == ::getpid() || cpu_time_limit_of(child) != std::to_string(limit_seconds)) continue;
+        ::kill(child, SIGSTOP);
+        std::this_thread::sleep_for(pause);
+        ::kill(child, SIGCONT);
+        std::_Exit(0);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::_Exit(1);
+  } catch (...) {
+    std::_Exit(2);
   }
 }
 
@@ -191,14 +202,16 @@ TEST(IsolatedRun, TimeSpentPausedIsNotAHang) {
   // it was reported as a hang.
   proto::Scenario scenario = load("quickstart");
   scenario.set_duration_seconds(1);  // well under the limit in CPU time, under ASan too
-  const pid_t pauser = start_pauser("5", std::chrono::seconds(6));
+  constexpr unsigned kLimitSeconds = 5;
+  const pid_t pauser = start_pauser(kLimitSeconds, std::chrono::seconds(kLimitSeconds + 1));
   ASSERT_GT(pauser, 0) << std::strerror(errno);
   Result<SeedOutcome> outcome =
-      run_isolated(scenario, IsolatedRunRequest{.seed = 1}, IsolationLimits{.time_limit_seconds = 5});
+      run_isolated(scenario, IsolatedRunRequest{.seed = 1}, IsolationLimits{.time_limit_seconds = kLimitSeconds});
   ::kill(pauser, SIGKILL);  // no effect if it paused the run: it has exited
   int pauser_status = 0;
   ASSERT_EQ(::waitpid(pauser, &pauser_status, 0), pauser);
-  ASSERT_TRUE(WIFEXITED(pauser_status) && WEXITSTATUS(pauser_status) == 0) << "the run ended before it could be paused";
+  ASSERT_TRUE(WIFEXITED(pauser_status) && WEXITSTATUS(pauser_status) == 0)
+      << "the run was not paused: it ended first, or the pauser failed (wait status " << pauser_status << ")";
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_FALSE(outcome->crashed) << outcome->detail;
   EXPECT_TRUE(outcome->ok) << outcome->detail;
