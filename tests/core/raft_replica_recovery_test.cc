@@ -326,6 +326,26 @@ class ThreeServerGroup {
   sim::testing::World world_;
 };
 
+// Writes a key through the group and waits until `server` has applied it. Returns the server's
+// replica then, or null (with the failure recorded) if the write or the apply did not happen.
+std::shared_ptr<RaftReplica> write_until_applied_on(ThreeServerGroup& group, NodeId server) {
+  uint64_t index = 0;
+  const bool written = group.run_client([&](kv::KvClient& client) {
+    auto put = client.put("key-after", "after", seconds(20));
+    EXPECT_TRUE(put.ok()) << put.status().to_string();
+    if (put.ok()) index = put->index();
+  });
+  if (!written || index == 0) {
+    ADD_FAILURE() << "the write after the damage did not commit";
+    return nullptr;
+  }
+  if (!group.run_until([&] { return group.applied_on(server) >= index; })) {
+    ADD_FAILURE() << "server " << server << " did not apply the write after the damage";
+    return nullptr;
+  }
+  return group.replica_on(server);
+}
+
 TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndHelpsItCommit) {
   ThreeServerGroup group(21);
   group.start_servers();
@@ -359,15 +379,7 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndH
   }));
   group.crash(leader == 2 ? 3 : 2);
 
-  uint64_t write_after = 0;
-  ASSERT_TRUE(group.run_client([&](kv::KvClient& client) {
-    auto written = client.put("key-after", "after", seconds(20));
-    ASSERT_TRUE(written.ok()) << written.status().to_string();
-    write_after = written->index();
-  }));
-  ASSERT_GT(write_after, 0u);
-  ASSERT_TRUE(group.run_until([&] { return group.applied_on(kDamagedServer) >= write_after; }));
-  std::shared_ptr<RaftReplica> damaged = group.replica_on(kDamagedServer);
+  std::shared_ptr<RaftReplica> damaged = write_until_applied_on(group, kDamagedServer);
   ASSERT_NE(damaged, nullptr);
   EXPECT_EQ(voters_of(damaged->status().membership), voters_of(membership_before))
       << "the damaged replica forgot the group's voters";
@@ -404,15 +416,7 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerBeforeItsFirstSyncR
   ASSERT_EQ(group.replica_on(leader_before)->status().term, term_before);
   group.crash(leader_before == 2 ? 3 : 2);
 
-  uint64_t write_after = 0;
-  ASSERT_TRUE(group.run_client([&](kv::KvClient& client) {
-    auto written = client.put("key-after", "after", seconds(20));
-    ASSERT_TRUE(written.ok()) << written.status().to_string();
-    write_after = written->index();
-  }));
-  ASSERT_GT(write_after, 0u);
-  ASSERT_TRUE(group.run_until([&] { return group.applied_on(kDamagedServer) >= write_after; }));
-  std::shared_ptr<RaftReplica> damaged = group.replica_on(kDamagedServer);
+  std::shared_ptr<RaftReplica> damaged = write_until_applied_on(group, kDamagedServer);
   ASSERT_NE(damaged, nullptr);
   EXPECT_EQ(voters_of(damaged->status().membership), (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_GT(damaged->status().snapshot_index, 0u) << "it caught up without a snapshot";

@@ -126,6 +126,7 @@ class CairndCluster {
     if (pid == 0) {
       const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(log, STDERR_FILENO);
+      ::close(log);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
