@@ -37,6 +37,12 @@ std::string describe_entry(const proto::RaftEntry& entry) {
   return entry.data().empty() ? text + " noop" : text + " \"" + entry.data() + "\"";
 }
 
+// What recovery records when it finds that entries were lost (raft_log_store.cc): the replica
+// catches up from a leader of a later term before it votes again.
+void mark_catching_up(TestDisk& disk) {
+  disk.hard_state.set_catch_up_term(std::max<uint64_t>(disk.hard_state.term(), 1));
+}
+
 }  // namespace
 
 std::string describe_message(const proto::RaftMessage& message) {
@@ -287,7 +293,7 @@ void RaftTestCluster::lose_durable_suffix(ReplicaId id, std::size_t count, bool 
   while (kept < entries.size() && entries[kept].index() <= keep_from) ++kept;
   if (kept == entries.size()) return;
   entries.resize(kept);
-  if (detected) replica.disk.hard_state.set_catch_up_term(std::max<uint64_t>(replica.disk.hard_state.term(), 1));
+  if (detected) mark_catching_up(replica.disk);
 }
 
 void RaftTestCluster::lose_log(ReplicaId id) {
@@ -297,7 +303,7 @@ void RaftTestCluster::lose_log(ReplicaId id) {
   replica.disk.snapshot = proto::RaftSnapshotMetadata{};
   replica.disk.state = TestStateMachine{};
   replica.disk.hard_state.set_commit(0);
-  replica.disk.hard_state.set_catch_up_term(std::max<uint64_t>(replica.disk.hard_state.term(), 1));
+  mark_catching_up(replica.disk);
 }
 
 Status RaftTestCluster::compact(ReplicaId id, uint64_t index) {

@@ -31,6 +31,26 @@
 
 namespace cairn::net::testing {
 
+// Starts cairnd with `arguments` (the program path is added) and its stderr appended to
+// `stderr_path`; returns its pid. Everything the child needs is built before the fork: between
+// fork and exec the child must not allocate, since another thread of this process may have held
+// the allocator's lock.
+inline pid_t spawn_cairnd(std::vector<std::string> arguments, const std::string& stderr_path) {
+  arguments.insert(arguments.begin(), CAIRND_PATH);
+  std::vector<char*> argv;
+  for (auto& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int log = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(log, STDERR_FILENO);
+    if (log != STDERR_FILENO) ::close(log);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 // A free port on 127.0.0.1 below Linux's ephemeral range (32768-60999), so that the kernel does
 // not hand it to some outgoing connection between this check and cairnd binding it.
 // A port is never handed out twice by one test process.
@@ -102,8 +122,7 @@ class CairndCluster {
   void start(NodeId id, bool existing) {
     const std::string port_file = root_ + "/node" + std::to_string(id) + ".port";
     std::filesystem::remove(port_file);
-    std::vector<std::string> arguments{CAIRND_PATH,
-                                       "--node-id", std::to_string(id),
+    std::vector<std::string> arguments{"--node-id", std::to_string(id),
                                        "--listen-peer", "127.0.0.1:" + std::to_string(ports_.at(id)),
                                        "--listen-client", "127.0.0.1:0",
                                        "--listen-http", "127.0.0.1:0",
@@ -116,20 +135,7 @@ class CairndCluster {
     for (const auto& [peer, port] : ports_) {
       if (peer != id) arguments.push_back("--peer=" + std::to_string(peer) + "=127.0.0.1:" + std::to_string(port));
     }
-    // Everything the child needs is built before the fork: between fork and exec the child must
-    // not allocate, since another thread of this process may have held the allocator's lock.
-    std::vector<char*> argv;
-    for (auto& argument : arguments) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    const std::string log_file = log_path(id);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(log, STDERR_FILENO);
-      ::close(log);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    const pid_t pid = spawn_cairnd(std::move(arguments), log_path(id));
     pids_[id] = pid;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!std::filesystem::exists(port_file)) {

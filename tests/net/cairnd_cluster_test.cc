@@ -303,13 +303,7 @@ TEST(CairndFlags, AConfigFileSetsEveryFlag) {
                            "listen-peer = \"127.0.0.1:0\"\n"
                            "port-file = \"" << directory << "/ports\"\n"
                            "tick-ms = 20\n";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, STDERR_FILENO);
-    ::execl(CAIRND_PATH, CAIRND_PATH, "--config", config.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t pid = testing::spawn_cairnd({"--config", config}, "/dev/null");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!std::filesystem::exists(directory + "/ports") && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
