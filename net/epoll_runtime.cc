@@ -53,7 +53,8 @@ Result<std::unique_ptr<EpollRuntime>> EpollRuntime::create(Options options) {
 }
 
 EpollRuntime::EpollRuntime(Options options, std::unique_ptr<EpollLoop> loop, uint64_t seed)
-    : options_(std::move(options)),
+    : Runtime(/*fault_points_enabled=*/false),
+      options_(std::move(options)),
       loop_(std::move(loop)),
       random_(seed),
       logger_(std::make_unique<StderrLogger>(options_.node_id, options_.log_level)),

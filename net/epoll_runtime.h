@@ -1,6 +1,7 @@
 // EpollRuntime: the Runtime of a real process — real clocks, the epoll loop, TCP, POSIX files
-// under a data directory, a random source seeded from the OS, buggify() always false, and
-// structured logs on stderr. One per process; the database core runs on it unchanged.
+// under a data directory, a random source seeded from the OS, fault points that never fire
+// (core/runtime/fault_points.h), and structured logs on stderr. One per process; the database
+// core runs on it unchanged.
 #pragma once
 
 #include <functional>
@@ -51,10 +52,12 @@ class EpollRuntime final : public Runtime {
   Network& network() override { return *transport_; }
   FileSystem& file_system() override;
   Logger& logger() override;
-  bool buggify(std::string_view) override { return false; }
   metrics::MetricsRegistry& metrics() override { return metrics_; }
 
  private:
+  // Fault points are disabled here (Runtime(false)): these are never called.
+  bool fire(std::string_view) override { return false; }
+  void hit(std::string_view) override {}
   explicit EpollRuntime(Options options, std::unique_ptr<EpollLoop> loop, uint64_t seed);
 
   Options options_;

@@ -21,6 +21,13 @@ std::string fault_kind_name(proto::FaultKind kind) {
   return name;
 }
 
+std::string ActiveFault::name() const {
+  std::string text = fault_kind_name(kind);
+  if (target != proto::ANY_SERVER) text += target == proto::LEADER ? "@leader" : "@follower";
+  if (!on_probe.empty()) text += "@" + on_probe;
+  return text;
+}
+
 FaultPlan FaultPlan::choose(const proto::FaultProfile& profile, const std::vector<NodeId>& servers, Random& random) {
   FaultPlan plan;
   const uint32_t minority = servers.empty() ? 0 : static_cast<uint32_t>((servers.size() - 1) / 2);
@@ -31,8 +38,13 @@ FaultPlan FaultPlan::choose(const proto::FaultProfile& profile, const std::vecto
     const bool on = random.chance(enable);
     const double rate = draw(random, fault.rate());
     if (!on) continue;
-    ActiveFault active{fault.kind(), rate, fault.duration_ms(), fault.magnitude(), fault.target_path()};
-    plan.active_[fault.kind()] = active;
+    plan.active_.push_back(ActiveFault{.kind = fault.kind(),
+                                       .rate = rate,
+                                       .duration_ms = fault.duration_ms(),
+                                       .magnitude = fault.magnitude(),
+                                       .target_path = fault.target_path(),
+                                       .target = fault.target(),
+                                       .on_probe = fault.on_probe()});
   }
   const uint32_t unreliable =
       std::min<uint32_t>(profile.has_max_unreliable_nodes() ? profile.max_unreliable_nodes() : minority,
@@ -45,8 +57,10 @@ FaultPlan FaultPlan::choose(const proto::FaultProfile& profile, const std::vecto
 }
 
 const ActiveFault* FaultPlan::find(proto::FaultKind kind) const {
-  auto it = active_.find(kind);
-  return it == active_.end() ? nullptr : &it->second;
+  for (const ActiveFault& fault : active_) {
+    if (fault.kind == kind && fault.target == proto::ANY_SERVER && fault.on_probe.empty()) return &fault;
+  }
+  return nullptr;
 }
 
 double FaultPlan::rate(proto::FaultKind kind) const {

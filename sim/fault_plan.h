@@ -27,12 +27,18 @@ struct ActiveFault {
   proto::Range duration_ms;    // drawn per episode
   proto::Range magnitude;      // drawn per event
   std::string target_path;     // disk faults: only this file, or files under this directory ("dir/")
+  proto::FaultTarget target = proto::ANY_SERVER;  // episodes: whom they strike
+  std::string on_probe;        // episodes: start at this coverage probe instead of at random times
+  // "node_crash", or aimed or triggered "node_crash@leader", "node_crash@follower@replica.vote.sent".
+  std::string name() const;
 };
 
 class FaultPlan {
  public:
   static FaultPlan choose(const proto::FaultProfile& profile, const std::vector<NodeId>& servers, Random& random);
 
+  // The fault of this kind that is neither aimed at a role nor triggered by a probe (the only
+  // kind of message, disk, clock and buggify fault there is), or null.
   const ActiveFault* find(proto::FaultKind kind) const;
   bool enabled(proto::FaultKind kind) const { return find(kind) != nullptr; }
   // The fault's rate, or 0 when the seed did not enable it.
@@ -43,14 +49,15 @@ class FaultPlan {
   // The quiesce phase: disk faults (errors, corruption, slowness) stop striking new operations.
   // What they already did to the media stays.
   void heal_disk_faults() { disk_faults_healed_ = true; }
-  const std::map<proto::FaultKind, ActiveFault>& active() const { return active_; }
+  // Every fault this seed turned on, in the scenario's order.
+  const std::vector<ActiveFault>& active() const { return active_; }
 
   bool unreliable(NodeId node) const { return unreliable_nodes_.count(node) != 0; }
   const std::set<NodeId>& unreliable_nodes() const { return unreliable_nodes_; }
   uint32_t max_down_nodes() const { return max_down_nodes_; }
 
  private:
-  std::map<proto::FaultKind, ActiveFault> active_;
+  std::vector<ActiveFault> active_;
   std::set<NodeId> unreliable_nodes_;
   uint32_t max_down_nodes_ = 0;
   bool disk_faults_healed_ = false;

@@ -49,6 +49,8 @@ std::string outcome_line(const Result<RunReport>& report) {
   };
   for (const auto& [name, count] : report->outcomes) add_counter(name, count);
   for (const auto& [fault, count] : report->faults) add_counter("injected." + fault, count);
+  for (const auto& [probe, count] : report->probes) add_counter("probe." + probe, count);
+  for (const auto& [site, count] : report->buggify_fired) add_counter("buggify." + site, count);
   return std::string(report->ok ? "1" : "0") + "\t" + format_hash(report->trace_hash) + "\t" + failed + "\t" + detail +
          "\t" + counters;
 }
@@ -216,7 +218,8 @@ std::vector<SeedOutcome> run_isolated_all(
     const proto::Scenario& scenario, std::size_t count,
     const std::function<IsolatedRunRequest(std::size_t index)>& request_at, unsigned jobs,
     const IsolationLimits& limits,
-    const std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)>& on_done) {
+    const std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)>& on_done,
+    const std::function<bool(const SeedOutcome&)>& stop_after) {
   jobs = std::max(1u, jobs);
   std::map<pid_t, Child> running;
   std::map<std::size_t, SeedOutcome> finished;
@@ -245,6 +248,7 @@ std::vector<SeedOutcome> run_isolated_all(
     SeedOutcome outcome = finish_child(it->second, status, limits.time_limit_seconds);
     running.erase(it);
     if (on_done) on_done(outcome, finished.size() + 1, count);
+    if (stop_after && stop_after(outcome)) count = next;  // start nothing more
     finished.emplace(index, std::move(outcome));
   }
   std::vector<SeedOutcome> outcomes;

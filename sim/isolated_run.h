@@ -25,7 +25,8 @@ struct SeedOutcome {
   std::string trace_hash = {};
   std::vector<std::string> failed_checks = {};
   std::string detail = {};              // first failure's explanation, or how it crashed
-  // The workload's outcome counters and "injected.<fault>" counts (empty if the run crashed).
+  // The workload's outcome counters, "injected.<fault>", "probe.<name>" and "buggify.<site>"
+  // counts (empty if the run crashed).
   std::map<std::string, uint64_t> counters = {};
   // Set by record_failure_histories (failure_history.h) for a failing seed of a sweep: the
   // client history file written, or why there is none.
@@ -54,12 +55,15 @@ Result<SeedOutcome> run_isolated(const proto::Scenario& scenario, const Isolated
 // Runs `count` requests, each in its own child, up to `jobs` at once. Request i is built by
 // `request_at(i)` only when its run starts, so a sweep over millions of seeds needs no list.
 // `on_done` (optional) is called as each finishes, in completion order, with how many are done.
-// Returns the outcomes of the requests that ran, in request order; if fork or pipe fails, the
-// requests not yet started are left out.
+// Once `stop_after` (optional) returns true for a finished outcome, no further request starts;
+// those already running finish. Requests start in order, so every request before a stopping one
+// has run. Returns the outcomes of the requests that ran, in request order; if fork or pipe
+// fails, the requests not yet started are left out.
 std::vector<SeedOutcome> run_isolated_all(
     const proto::Scenario& scenario, std::size_t count,
     const std::function<IsolatedRunRequest(std::size_t index)>& request_at, unsigned jobs,
     const IsolationLimits& limits,
-    const std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)>& on_done = {});
+    const std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)>& on_done = {},
+    const std::function<bool(const SeedOutcome&)>& stop_after = {});
 
 }  // namespace cairn::sim

@@ -54,6 +54,12 @@ std::string format_human_report(const RunReport& report, const std::string& scen
   text += "  client ops   " + std::to_string(report.ops_ok) + " ok, " + std::to_string(report.ops_failed) +
           " failed, " + std::to_string(report.ops_unknown) + " unknown\n";
   if (!report.outcomes.empty()) text += "  outcomes     " + counts(report.outcomes) + "\n";
+  if (!report.knobs.empty()) text += "  knobs        " + counts(report.knobs) + "\n";
+  if (report.buggify_sites_active > 0) {
+    text += "  buggify      " + std::to_string(report.buggify_sites_reached) + " sites reached, " +
+            std::to_string(report.buggify_sites_active) + " active, fired: " + counts(report.buggify_fired) + "\n";
+  }
+  text += "  probes       " + counts(report.probes) + "\n";
   text += "  checks\n";
   for (const CheckOutcome& check : report.checks) {
     text += "    " + std::string(check.passed ? "pass  " : "FAIL  ") + check_name(check.check) + "\n";
@@ -110,6 +116,21 @@ std::string format_json_report(const RunReport& report) {
     for (const auto& [name, count] : report.outcomes) json.key(name).value(count);
     json.end_object();
   }
+  if (!report.knobs.empty()) {
+    json.key("knobs").begin_object();
+    for (const auto& [name, value] : report.knobs) json.key(name).value(value);
+    json.end_object();
+  }
+  json.key("buggify").begin_object();
+  json.key("sites_reached").value(report.buggify_sites_reached);
+  json.key("sites_active").value(report.buggify_sites_active);
+  json.key("fired").begin_object();
+  for (const auto& [site, count] : report.buggify_fired) json.key(site).value(count);
+  json.end_object();
+  json.end_object();
+  json.key("probes").begin_object();
+  for (const auto& [name, count] : report.probes) json.key(name).value(count);
+  json.end_object();
   json.end_object();
   return json.text();
 }

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "core/runtime/file_system.h"
@@ -154,6 +156,7 @@ bool is_episode_fault(proto::FaultKind kind) {
     case proto::PARTITION_MAJORITY_MINORITY:
     case proto::CLOG_LINK:
     case proto::CLOG_NODE:
+    case proto::SWIZZLE_CLOG:
     case proto::NODE_CRASH:
     case proto::NODE_PAUSE:
     case proto::NODE_WIPE:
@@ -163,11 +166,59 @@ bool is_episode_fault(proto::FaultKind kind) {
   }
 }
 
+// Episodes that strike one server, which a target can choose.
+bool is_aimable_fault(proto::FaultKind kind) {
+  switch (kind) {
+    case proto::PARTITION_ISOLATE_NODE:
+    case proto::CLOG_LINK:
+    case proto::CLOG_NODE:
+    case proto::NODE_CRASH:
+    case proto::NODE_PAUSE:
+    case proto::NODE_WIPE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// "component.what": lowercase words of letters, digits and underscores, joined by dots.
+bool is_probe_name(std::string_view name) {
+  if (name.empty() || name.size() > 200 || name.front() == '.' || name.back() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+  });
+}
+
+// Target and trigger of an episode (`fault.target`, `fault.on_probe`).
+void validate_aim(Validator& validator, const Validator::Scope& entry, const proto::Fault& fault,
+                  const proto::Scenario& scenario) {
+  if (fault.target() != proto::ANY_SERVER) {
+    if (!is_aimable_fault(fault.kind())) {
+      validator.error(entry, fault, "target",
+                      "only NODE_CRASH, NODE_PAUSE, NODE_WIPE, PARTITION_ISOLATE_NODE, CLOG_NODE and CLOG_LINK strike "
+                      "one server a target can choose");
+    } else if (!scenario.workload().has_raft_kv()) {
+      validator.error(entry, fault, "target", "leaders and followers exist in the raft_kv workload only");
+    }
+  }
+  if (!fault.on_probe().empty()) {
+    if (!is_episode_fault(fault.kind()) && fault.kind() != proto::CLOCK_STEP) {
+      validator.error(entry, fault, "on_probe", "only episodes (partitions, clogs, crashes, pauses, wipes, clock steps) "
+                                                "can start at a probe");
+    }
+    if (!is_probe_name(fault.on_probe())) {
+      validator.error(entry, fault, "on_probe",
+                      "'" + fault.on_probe() + "' is not a probe name (lowercase words joined by dots, as "
+                      "\"replica.vote.sent\"; docs/simulation.md lists them)");
+    }
+  }
+}
+
 void validate_faults(Validator& validator, const Validator::Scope& root, const proto::Scenario& scenario) {
   const proto::FaultProfile& profile = scenario.faults();
   const Validator::Scope scope = validator.nested(root, scenario, "faults");
   const uint32_t servers = server_count(scenario);
-  std::set<int> kinds;
+  std::set<std::tuple<int, int, std::string>> kinds;  // (kind, target, on_probe)
   for (int i = 0; i < profile.faults_size(); ++i) {
     const proto::Fault& fault = profile.faults(i);
     const Validator::Scope entry = validator.nested(scope, profile, "faults", i);
@@ -176,11 +227,14 @@ void validate_faults(Validator& validator, const Validator::Scope& root, const p
       validator.error(entry, fault, "kind", "every fault needs a kind");
       continue;
     }
-    if (!kinds.insert(fault.kind()).second) validator.error(entry, fault, "kind", kind_name + " is listed twice");
+    if (!kinds.insert({fault.kind(), fault.target(), fault.on_probe()}).second) {
+      validator.error(entry, fault, "kind", kind_name + " is listed twice with the same target and trigger");
+    }
+    validate_aim(validator, entry, fault, scenario);
     if (fault.has_enable_probability() && !(fault.enable_probability() >= 0 && fault.enable_probability() <= 1)) {
       validator.error(entry, fault, "enable_probability", "a probability must be within [0, 1]");
     }
-    if (is_probability_fault(fault.kind())) {
+    if (is_probability_fault(fault.kind()) || !fault.on_probe().empty()) {
       validator.range(entry, fault, "rate", fault.rate(), 0, 1, "(a probability)");
     } else if (fault.kind() == proto::CLOCK_STEP || is_episode_fault(fault.kind())) {
       validator.range(entry, fault, "rate", fault.rate(), 0, 6000, "episodes per minute");
@@ -267,6 +321,31 @@ void validate_storage_workload(Validator& validator, const Validator::Scope& wor
   }
 }
 
+// Knob ranges: each bound within what Raft and the driver accept (the drawn configuration is
+// then made consistent: heartbeats inside the election timeout, the lease margin below it).
+void validate_knob_ranges(Validator& validator, const Validator::Scope& workload, const proto::RaftKvWorkload& work) {
+  const proto::RaftKnobRanges& ranges = work.knob_ranges();
+  const Validator::Scope scope = validator.nested(workload, work, "knob_ranges");
+  struct Bound {
+    const char* field;
+    double low;
+    double high;
+  };
+  constexpr Bound kBounds[] = {
+      {"election_ticks", 3, 10'000},          {"heartbeat_ticks", 1, 1'000},
+      {"max_clock_drift_ticks", 1, 1'000},    {"max_inflight_appends", 1, 4'096},
+      {"max_append_bytes", 1, 64 << 20},      {"compact_after_entries", 1, 1e9},
+      {"compaction_keep_entries", 0, 1e9},    {"snapshot_chunk_bytes", 64, 64 << 20},
+      {"max_unsynced_indexes", 1, 1e9},       {"wal_segment_bytes", 16 << 10, 1 << 30},
+  };
+  for (const Bound& bound : kBounds) {
+    const auto* descriptor = ranges.GetDescriptor()->FindFieldByName(bound.field);
+    const auto& range = static_cast<const proto::Range&>(ranges.GetReflection()->GetMessage(ranges, descriptor));
+    if (range.min() == 0 && range.max() == 0) continue;  // not drawn
+    validator.range(scope, ranges, bound.field, range, bound.low, bound.high, "");
+  }
+}
+
 void validate_raft_kv_workload(Validator& validator, const Validator::Scope& workload, const proto::Scenario& scenario,
                                const std::set<std::string>& region_names) {
   const proto::RaftKvWorkload& work = scenario.workload().raft_kv();
@@ -296,6 +375,19 @@ void validate_raft_kv_workload(Validator& validator, const Validator::Scope& wor
   if (!(work.membership_changes_per_minute() >= 0 && work.membership_changes_per_minute() <= 600)) {
     validator.error(scope, work, "membership_changes_per_minute", "must be within [0, 600]");
   }
+  if (!(work.leadership_transfers_per_minute() >= 0 && work.leadership_transfers_per_minute() <= 600)) {
+    validator.error(scope, work, "leadership_transfers_per_minute", "must be within [0, 600]");
+  }
+  validate_knob_ranges(validator, scope, work);
+  if (work.clients_stop_at_quiesce()) {
+    for (int check : scenario.checks()) {
+      if (check == proto::LIVENESS) {
+        validator.error(scope, work, "clients_stop_at_quiesce",
+                        "LIVENESS judges the clients of the quiesce phase, which this stops (REPLICAS_CATCH_UP "
+                        "judges an idle cluster)");
+      }
+    }
+  }
   const proto::RaftTuning& tuning = work.raft();
   const Validator::Scope raft = validator.nested(scope, work, "raft");
   if (!(tuning.tick_ms() >= 0.1 && tuning.tick_ms() <= 10'000)) validator.error(raft, tuning, "tick_ms", "must be within [0.1, 10000] ms");
@@ -321,7 +413,10 @@ bool check_fits_workload(proto::Check check, const proto::Workload& workload) {
   switch (check) {
     case proto::STORAGE_INTEGRITY: return workload.has_storage();
     case proto::LINEARIZABLE:
-    case proto::RAFT_SAFETY: return workload.has_raft_kv();
+    case proto::RAFT_SAFETY:
+    case proto::REPLICAS_CATCH_UP:
+    case proto::READ_YOUR_WRITES:
+    case proto::MONOTONIC_READS: return workload.has_raft_kv();
     case proto::LIVENESS: return workload.has_register_() || workload.has_raft_kv();
     default: return workload.has_register_();
   }
@@ -392,20 +487,28 @@ void validate(Validator& validator, const proto::Scenario& scenario) {
   if (!(scenario.quiesce_seconds() >= 0 && scenario.quiesce_seconds() <= kMaxSeconds)) {
     validator.error(root, scenario, "quiesce_seconds", "must be within [0, 1000000] seconds");
   }
+  proto::Workload raft_kv_only;
+  raft_kv_only.mutable_raft_kv();
   for (int i = 0; i < scenario.checks_size(); ++i) {
     if (scenario.checks(i) == proto::CHECK_UNSPECIFIED) validator.error(root, scenario, "checks", "unspecified check", i);
     const auto check = static_cast<proto::Check>(scenario.checks(i));
     if (check != proto::CHECK_UNSPECIFIED && !check_fits_workload(check, scenario.workload())) {
       validator.error(root, scenario, "checks",
                       check == proto::STORAGE_INTEGRITY ? "STORAGE_INTEGRITY judges the storage workload only"
-                      : check == proto::LINEARIZABLE || check == proto::RAFT_SAFETY
-                          ? proto::Check_Name(check) + " judges the raft_kv workload only"
                       : check == proto::LIVENESS ? "LIVENESS judges the register and raft_kv workloads only"
-                                                 : proto::Check_Name(check) + " judges the register workload only",
+                      : check_fits_workload(check, raft_kv_only)
+                          ? proto::Check_Name(check) + " judges the raft_kv workload only"
+                          : proto::Check_Name(check) + " judges the register workload only",
                       i);
     }
-    if (scenario.checks(i) == proto::LIVENESS && scenario.quiesce_seconds() <= 0) {
-      validator.error(root, scenario, "checks", "LIVENESS needs a quiesce phase (quiesce_seconds > 0)", i);
+    if ((check == proto::LIVENESS || check == proto::REPLICAS_CATCH_UP) && scenario.quiesce_seconds() <= 0) {
+      validator.error(root, scenario, "checks", proto::Check_Name(check) + " needs a quiesce phase (quiesce_seconds > 0)", i);
+    }
+  }
+  for (int i = 0; i < scenario.required_probes_size(); ++i) {
+    if (!is_probe_name(scenario.required_probes(i))) {
+      validator.error(root, scenario, "required_probes",
+                      "'" + scenario.required_probes(i) + "' is not a probe name (docs/simulation.md lists them)", i);
     }
   }
 }

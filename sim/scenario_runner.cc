@@ -97,8 +97,8 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   for (NodeId id = 1; id <= server_count(scenario); ++id) servers.push_back(id);
   Random swarm = simulator.stream("swarm");
   FaultPlan plan = FaultPlan::choose(scenario.faults(), servers, swarm);
-  for (const auto& [kind, fault] : plan.active()) report.enabled_faults.push_back(fault_kind_name(kind));
-  simulator.set_buggify_probability(plan.rate(proto::BUGGIFY));
+  for (const ActiveFault& fault : plan.active()) report.enabled_faults.push_back(fault.name());
+  simulator.coverage().set_buggify_probability(plan.rate(proto::BUGGIFY));
   simulator.install_network(std::make_unique<SimNetwork>(simulator, scenario.network(), &plan));
 
   const bool storage_workload = scenario.workload().has_storage();
@@ -149,7 +149,7 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
     clients = workload->client_ids();
   }
 
-  Nemesis nemesis(simulator, plan, servers, clients);
+  Nemesis nemesis(simulator, plan, servers, clients, raft_kv.get());
   nemesis.apply_clock_faults();
   for (NodeId server : servers) simulator.find_node(server)->start();
   if (workload) workload->start();
@@ -161,7 +161,14 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   simulator.run_until(fault_end);
   nemesis.heal_all();
   plan.heal_disk_faults();
+  if (raft_kv) {
+    // REPLICAS_CATCH_UP is judged half-way through the quiesce phase, and (idle) at its end.
+    raft_kv->mark_quiesce_started();
+    simulator.run_until(fault_end + (end - fault_end) / 2);
+    raft_kv->mark_catch_up_deadline();
+  }
   simulator.run_until(end);
+  if (raft_kv) raft_kv->mark_run_ended();
 
   if (raft_kv) {
     raft_kv->stop();
@@ -170,6 +177,9 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
         case proto::LINEARIZABLE: report.checks.push_back(raft_kv->check_linearizable()); break;
         case proto::RAFT_SAFETY: report.checks.push_back(raft_kv->check_raft_safety()); break;
         case proto::LIVENESS: report.checks.push_back(raft_kv->check_liveness(fault_end, end)); break;
+        case proto::REPLICAS_CATCH_UP: report.checks.push_back(raft_kv->check_replicas_caught_up()); break;
+        case proto::READ_YOUR_WRITES: report.checks.push_back(raft_kv->check_read_your_writes()); break;
+        case proto::MONOTONIC_READS: report.checks.push_back(raft_kv->check_monotonic_reads()); break;
         default: break;  // the loader refuses checks this workload cannot answer
       }
     }
@@ -183,6 +193,7 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
     report.ops_unknown = outcomes.unknown;
     report.clients = scenario.workload().raft_kv().clients();
     report.client_kind = "key-value";
+    report.knobs = raft_kv->knobs();
     // The servers' fibers report to the workload (its oracle) while they unwind: end them first.
     for (const auto& [id, node] : simulator.nodes()) node->shut_down();
   } else if (storage) {
@@ -229,6 +240,10 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   report.network = simulator.network().stats();
   report.messages = report.network.sent;
   report.faults = simulator.fault_counts();
+  report.probes = simulator.coverage().probe_hits();
+  report.buggify_fired = simulator.coverage().buggify_fired();
+  report.buggify_sites_reached = simulator.coverage().buggify_sites_reached();
+  report.buggify_sites_active = simulator.coverage().buggify_sites_active();
   report.sim_seconds = to_seconds(Duration{simulator.now()});
   report.servers = static_cast<uint32_t>(servers.size());
   report.regions = static_cast<uint32_t>(scenario.topology().regions_size());

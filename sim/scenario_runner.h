@@ -44,6 +44,11 @@ struct RunReport {
   uint32_t clients = 0;
   std::string client_kind;  // what the clients use: "register", "key-value" (empty: no clients)
   uint32_t regions = 0;
+  std::map<std::string, uint64_t> knobs;          // raft_kv: the configuration this seed drew
+  std::map<std::string, uint64_t> probes;         // coverage probes hit, by name
+  std::map<std::string, uint64_t> buggify_fired;  // buggify sites that fired, by name
+  uint64_t buggify_sites_reached = 0;             // distinct sites reached (fired or not)
+  uint64_t buggify_sites_active = 0;              // of those, active for this seed
 };
 
 // Runs the scenario (already validated by the loader). Errors are setup failures only (an

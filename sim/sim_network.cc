@@ -61,28 +61,36 @@ Status SimNetwork::send(NodeId from, proto::Envelope envelope) {
     drop(from, to, "loss", envelope.request_id());
     return {};
   }
-  const uint64_t incarnation = destination->incarnation();
+  const Connection connection{.destination_incarnation = destination->incarnation(),
+                              .epoch = connection_epoch(from, to)};
   if (fault(proto::MESSAGE_DUPLICATION)) {
     simulator_->count_fault("message_duplication", from, to);
     ++stats_.duplicated;
     simulator_->trace().record(simulator_->now(), TraceEvent::kDuplicate, from, to, envelope.request_id());
-    schedule_delivery(from, to, bytes, incarnation);
+    schedule_delivery(from, to, bytes, connection);
   }
-  schedule_delivery(from, to, std::move(bytes), incarnation);
+  schedule_delivery(from, to, std::move(bytes), connection);
   return {};
 }
 
-void SimNetwork::schedule_delivery(NodeId from, NodeId to, std::string bytes, uint64_t destination_incarnation) {
+uint64_t& SimNetwork::connection_epoch(NodeId a, NodeId b) { return connection_epochs_[{std::min(a, b), std::max(a, b)}]; }
+
+void SimNetwork::reset_connection(NodeId a, NodeId b) {
+  ++connection_epoch(a, b);
+  simulator_->count_fault("connection_reset", a, b);
+}
+
+void SimNetwork::schedule_delivery(NodeId from, NodeId to, std::string bytes, Connection connection) {
   if (clogged(from, to)) {
-    held_[{from, to}].push_back(HeldMessage{from, to, std::move(bytes), destination_incarnation});
+    held_[{from, to}].push_back(HeldMessage{from, to, std::move(bytes), connection});
     return;
   }
-  simulator_->schedule(latency(from, to), [this, from, to, bytes = std::move(bytes), destination_incarnation] {
-    deliver(from, to, bytes, destination_incarnation);
+  simulator_->schedule(latency(from, to), [this, from, to, bytes = std::move(bytes), connection] {
+    deliver(from, to, bytes, connection);
   });
 }
 
-void SimNetwork::deliver(NodeId from, NodeId to, const std::string& bytes, uint64_t destination_incarnation) {
+void SimNetwork::deliver(NodeId from, NodeId to, const std::string& bytes, Connection connection) {
   proto::Envelope envelope;
   if (!envelope.ParseFromString(bytes)) {
     drop(from, to, "unparseable", 0);
@@ -97,7 +105,8 @@ void SimNetwork::deliver(NodeId from, NodeId to, const std::string& bytes, uint6
     drop(from, to, "node_down", envelope.request_id());
     return;
   }
-  if (destination->incarnation() != destination_incarnation) {
+  if (destination->incarnation() != connection.destination_incarnation ||
+      connection_epoch(from, to) != connection.epoch) {
     drop(from, to, "connection_reset", envelope.request_id());
     return;
   }
@@ -161,7 +170,7 @@ void SimNetwork::unclog(uint64_t episode) {
     std::vector<HeldMessage> messages = std::move(held->second);
     held_.erase(held);
     for (HeldMessage& message : messages) {
-      schedule_delivery(message.from, message.to, std::move(message.bytes), message.destination_incarnation);
+      schedule_delivery(message.from, message.to, std::move(message.bytes), message.connection);
     }
   }
 }
@@ -172,7 +181,10 @@ void SimNetwork::heal_all() {
 }
 
 Status NodeNetwork::send(proto::Envelope envelope) {
-  return node_->simulator().network().send(node_->node_id(), std::move(envelope));
+  SimNetwork& network = node_->simulator().network();
+  // The transport's connection to the destination breaks: what was in flight on it is lost.
+  if (node_->buggify("transport.connection_reset")) network.reset_connection(node_->node_id(), envelope.destination());
+  return network.send(node_->node_id(), std::move(envelope));
 }
 
 Result<std::unique_ptr<ServiceBinding>> NodeNetwork::bind(ServiceId service, MessageHandler handler) {

@@ -8,7 +8,8 @@
 // clogs (directed links that hold messages until the clog lifts, then deliver them).
 //
 // A message addressed to a node that is down, or that restarted since the message was sent (its
-// connections would have been reset), is dropped.
+// connections would have been reset), is dropped; so is every message in flight between two
+// nodes when their connection is reset (reset_connection, the transport's buggify site).
 #pragma once
 
 #include <cstdint>
@@ -56,21 +57,31 @@ class SimNetwork {
   // Ends every partition and clog (clogged messages are then delivered).
   void heal_all();
 
+  // Drops every message in flight between `a` and `b`, both ways, as a reset TCP connection does.
+  void reset_connection(NodeId a, NodeId b);
+
   bool blocked(NodeId from, NodeId to) const;
   bool clogged(NodeId from, NodeId to) const;
   const NetworkStats& stats() const { return stats_; }
 
  private:
+  // What a message in flight must still find at delivery: the destination's incarnation and the
+  // connection it was sent on.
+  struct Connection {
+    uint64_t destination_incarnation = 0;
+    uint64_t epoch = 0;
+  };
   struct HeldMessage {
     NodeId from;
     NodeId to;
     std::string bytes;
-    uint64_t destination_incarnation;
+    Connection connection;
   };
 
   Duration latency(NodeId from, NodeId to);
-  void schedule_delivery(NodeId from, NodeId to, std::string bytes, uint64_t destination_incarnation);
-  void deliver(NodeId from, NodeId to, const std::string& bytes, uint64_t destination_incarnation);
+  void schedule_delivery(NodeId from, NodeId to, std::string bytes, Connection connection);
+  void deliver(NodeId from, NodeId to, const std::string& bytes, Connection connection);
+  uint64_t& connection_epoch(NodeId a, NodeId b);
   void drop(NodeId from, NodeId to, const std::string& reason, uint64_t request_id);
   bool fault(proto::FaultKind kind);
 
@@ -84,6 +95,7 @@ class SimNetwork {
   std::map<uint64_t, std::vector<Link>> block_episodes_;
   std::map<uint64_t, std::vector<Link>> clog_episodes_;
   std::map<Link, std::vector<HeldMessage>> held_;
+  std::map<Link, uint64_t> connection_epochs_;  // (lower id, higher id) -> resets so far
   uint64_t last_episode_ = 0;
   NetworkStats stats_;
 };

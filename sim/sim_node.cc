@@ -29,7 +29,8 @@ class NodeLogger final : public Logger {
 };
 
 SimNode::SimNode(Simulator& simulator, SimNodeOptions options, BootFunction boot)
-    : simulator_(&simulator),
+    : Runtime(/*fault_points_enabled=*/true),
+      simulator_(&simulator),
       options_(std::move(options)),
       boot_(std::move(boot)),
       // Machines booted at different times: monotonic clocks do not share an origin.
@@ -133,19 +134,13 @@ FileSystem& SimNode::file_system() { return *file_system_; }
 
 Logger& SimNode::logger() { return *logger_; }
 
-bool SimNode::buggify(std::string_view site) {
-  const double probability = simulator_->buggify_probability();
-  if (probability <= 0) return false;
-  auto it = buggify_sites_.find(site);
-  if (it == buggify_sites_.end()) {
-    // Whether a site is active depends only on the seed and its name, not on when it is reached.
-    const bool active = derive_seed(simulator_->seed(), site) % 4 == 0;
-    it = buggify_sites_.emplace(std::string(site), active).first;
-  }
-  if (!it->second || !buggify_random_.chance(probability)) return false;
+bool SimNode::fire(std::string_view site) {
+  if (!simulator_->coverage().buggify(site, buggify_random_)) return false;
   simulator_->count_fault("buggify", options_.id, hash_text(site));
   return true;
 }
+
+void SimNode::hit(std::string_view name) { simulator_->coverage().probe(options_.id, name); }
 
 SimNode& add_program_node(Simulator& simulator, NodeId id, const std::string& region, const proto::DiskModel& disk,
                           std::function<void(Runtime&)> body) {

@@ -84,10 +84,13 @@ class SimNode final : public Runtime {
   Network& network() override;
   FileSystem& file_system() override;
   Logger& logger() override;
-  bool buggify(std::string_view site) override;
   metrics::MetricsRegistry& metrics() override { return metrics_; }
 
  private:
+  // FaultPoints: the run's Coverage decides, drawing from this machine's buggify stream.
+  bool fire(std::string_view site) override;
+  void hit(std::string_view name) override;
+
   void stop_process();
 
   Simulator* simulator_;
@@ -108,7 +111,6 @@ class SimNode final : public Runtime {
   // Local timer id -> the simulator's event id; timers die with the process.
   std::map<TimerId, TimerId> timers_;
   TimerId last_timer_id_ = 0;
-  std::map<std::string, bool, std::less<>> buggify_sites_;
   static constexpr std::size_t kMaxHeldMessages = 100'000;
   std::vector<proto::Envelope> held_messages_;  // arrived while paused
 };

@@ -11,7 +11,8 @@ Simulator::Simulator(uint64_t seed)
     : seed_(seed),
       scheduler_(Scheduler::Options{.order = Scheduler::Order::kRandom, .seed = derive_seed(seed, "scheduler")}),
       installation_(scheduler_),
-      tiebreak_(derive_seed(seed, "tiebreak")) {}
+      tiebreak_(derive_seed(seed, "tiebreak")),
+      coverage_(derive_seed(seed, "buggify")) {}
 
 Simulator::~Simulator() {
   // Unwind every node's fibers while the scheduler, the network and the disks still exist.

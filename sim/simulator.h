@@ -22,6 +22,7 @@
 #include "core/runtime/random.h"
 #include "core/runtime/scheduler.h"
 #include "core/runtime/timer_queue.h"
+#include "sim/coverage.h"
 #include "sim/trace.h"
 
 namespace cairn::sim {
@@ -67,10 +68,9 @@ class Simulator {
 
   uint64_t events_processed() const { return events_processed_; }
 
-  // buggify(site) on every node: each site is active for this seed with probability 1/4, and an
-  // active site fires with `fire_probability` each time it is reached. 0 turns buggify off.
-  void set_buggify_probability(double fire_probability) { buggify_probability_ = fire_probability; }
-  double buggify_probability() const { return buggify_probability_; }
+  // The run's buggify sites and coverage probes (every node's fault points report here).
+  Coverage& coverage() { return coverage_; }
+  const Coverage& coverage() const { return coverage_; }
 
  private:
   uint64_t seed_;
@@ -82,7 +82,7 @@ class Simulator {
   uint64_t events_processed_ = 0;
   Trace trace_;
   std::map<std::string, uint64_t> faults_;
-  double buggify_probability_ = 0;
+  Coverage coverage_;
   std::unique_ptr<SimNetwork> network_;
   std::map<NodeId, std::unique_ptr<SimNode>> nodes_;
 };

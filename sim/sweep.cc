@@ -11,6 +11,13 @@ std::size_t SweepResult::failed() const {
   return static_cast<std::size_t>(std::count_if(outcomes.begin(), outcomes.end(), [](const SeedOutcome& o) { return !o.ok; }));
 }
 
+std::optional<uint64_t> SweepResult::first_failing_seed() const {
+  for (const SeedOutcome& outcome : outcomes) {
+    if (!outcome.ok) return outcome.seed;
+  }
+  return std::nullopt;
+}
+
 bool parse_seed_range(const std::string& text, uint64_t& first, uint64_t& last) {
   auto parse = [](std::string_view digits, uint64_t& value) {
     if (digits.empty()) return false;
@@ -35,7 +42,9 @@ SweepResult run_sweep(const proto::Scenario& scenario, const SweepOptions& optio
   SweepResult result;
   result.outcomes = run_isolated_all(scenario, count, request_at, options.jobs,
                                      IsolationLimits{.time_limit_seconds = options.seed_time_limit_seconds},
-                                     options.on_progress);
+                                     options.on_progress, [&](const SeedOutcome& outcome) {
+                                       return options.stop_at_first_failure && !outcome.ok;
+                                     });
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

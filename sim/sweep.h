@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct SweepResult {
   std::vector<SeedOutcome> outcomes;    // in seed order
   double wall_seconds = 0;
   std::size_t failed() const;
+  // The lowest failing seed, if any failed.
+  std::optional<uint64_t> first_failing_seed() const;
 };
 
 struct SweepOptions {
@@ -26,6 +29,9 @@ struct SweepOptions {
   // A seed still running after this many wall-clock seconds is killed and reported as a failure
   // (a hang or livelock), so one bad seed cannot stall a sweep.
   unsigned seed_time_limit_seconds = 600;
+  // Start no further seed once one has failed (seeds start in order, so the lowest failing seed
+  // of the range is still found): how a mutant's seeds-to-first-failure is measured.
+  bool stop_at_first_failure = false;
   // Called after each seed finishes (in completion order), with how many are done.
   std::function<void(const SeedOutcome&, std::size_t done, std::size_t total)> on_progress = {};
 };

@@ -50,10 +50,13 @@ Result<Reply> KvClient::call(const google::protobuf::Message& request, Duration 
     const NodeId target = next_target(leader_only);
     ++attempts_;
     const Duration remaining = give_up - runtime_->now();
-    Result<Reply> reply =
-        rpc_->call<Reply>(target, services::kKeyValue, request, std::min(options_.attempt_timeout, remaining));
+    // An impatient attempt: the request may still take effect, and the retry must not apply twice.
+    const Duration attempt_timeout =
+        runtime_->buggify("kv.client.attempt_cut_short") ? milliseconds(1) : options_.attempt_timeout;
+    Result<Reply> reply = rpc_->call<Reply>(target, services::kKeyValue, request, std::min(attempt_timeout, remaining));
     if (reply.ok() && !reply->redirect().not_leader()) {
-      leader_hint_ = target;
+      // A client may forget where the leader is: the next request looks for it again.
+      leader_hint_ = runtime_->buggify("kv.client.leader_forgotten") ? 0 : target;
       return reply;
     }
     if (reply.ok()) {

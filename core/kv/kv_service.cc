@@ -147,6 +147,12 @@ Result<proto::KvWriteReply> KvService::write(const proto::KvWriteRequest& reques
     return outcome.status();
   }
   if (!reply.mutable_result()->ParseFromString(outcome->result)) return Status::internal("unreadable command result");
+  if (reply.result().duplicate()) runtime_->probe("kv.write.duplicate_request_answered");
+  // The write took effect but the answer says it may not have: the client retries the request,
+  // and deduplication must answer with the first outcome.
+  if (runtime_->buggify("kv.write.applied_but_reported_unavailable")) {
+    return Status::unavailable("the outcome could not be confirmed (buggify)");
+  }
   reply.set_index(outcome->index);
   reply.set_term(outcome->term);
   return reply;

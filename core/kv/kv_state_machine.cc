@@ -49,7 +49,7 @@ Status validate_command(const proto::KvCommand& command) {
 
 Result<std::unique_ptr<KvStateMachine>> KvStateMachine::open_machine(Runtime& runtime, const KvStateMachineOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(auto engine, storage::KvEngine::open_engine(runtime, options.engine));
-  std::unique_ptr<KvStateMachine> machine(new KvStateMachine(std::move(engine), options));
+  std::unique_ptr<KvStateMachine> machine(new KvStateMachine(runtime, std::move(engine), options));
   CAIRN_RETURN_IF_ERROR(machine->load_applied());
   return machine;
 }
@@ -120,6 +120,7 @@ Result<std::vector<std::string>> KvStateMachine::apply(const std::vector<proto::
       CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> stored, current(record_key, pending));
       if (stored && record.ParseFromString(*stored) && record.request_id() >= command.request_id()) {
         // A retry of an applied request (or an older one): the first outcome stands.
+        runtime_->probe("kv.state_machine.duplicate_request_skipped");
         proto::KvCommandResult repeated = record.result();
         repeated.set_duplicate(true);
         results.push_back(repeated.SerializeAsString());
@@ -155,8 +156,10 @@ Result<std::vector<std::string>> KvStateMachine::apply(const std::vector<proto::
   if (applied_.index() >= engine_->synced_index() + options_.max_unsynced_indexes) {
     CAIRN_RETURN_IF_ERROR(engine_->sync());
   }
-  if (options_.gc_every_indexes > 0 && applied_.index() >= last_gc_index_ + options_.gc_every_indexes &&
-      applied_.index() > options_.retained_indexes) {
+  // Garbage may be collected early: the watermark still keeps the retained indexes.
+  const bool gc_due = options_.gc_every_indexes > 0 && (applied_.index() >= last_gc_index_ + options_.gc_every_indexes ||
+                                                        runtime_->buggify("kv.state_machine.garbage_collected_early"));
+  if (gc_due && applied_.index() > options_.retained_indexes) {
     CAIRN_RETURN_IF_ERROR(engine_->collect_garbage(applied_.index() - options_.retained_indexes));
     last_gc_index_ = applied_.index();
   }

@@ -64,8 +64,8 @@ class KvStateMachine final : public replica::StateMachine {
   storage::KvEngine& engine() { return *engine_; }
 
  private:
-  explicit KvStateMachine(std::unique_ptr<storage::KvEngine> engine, KvStateMachineOptions options)
-      : engine_(std::move(engine)), options_(std::move(options)) {}
+  KvStateMachine(Runtime& runtime, std::unique_ptr<storage::KvEngine> engine, KvStateMachineOptions options)
+      : runtime_(&runtime), engine_(std::move(engine)), options_(std::move(options)) {}
   Status load_applied();
   // The value of `key` as the batch being built sees it.
   Result<std::optional<std::string>> current(const std::string& key,
@@ -73,6 +73,7 @@ class KvStateMachine final : public replica::StateMachine {
   Result<proto::KvCommandResult> execute(const proto::KvCommand& command,
                                          std::map<std::string, std::optional<std::string>>& pending);
 
+  Runtime* runtime_;  // for its fault points
   std::unique_ptr<storage::KvEngine> engine_;
   KvStateMachineOptions options_;
   proto::RaftSnapshotMetadata applied_;

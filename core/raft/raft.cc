@@ -35,6 +35,14 @@ const char* role_name(Role role) {
   return "?";
 }
 
+bool Raft::buggify(std::string_view site) const {
+  return options_.fault_points != nullptr && options_.fault_points->buggify(site);
+}
+
+void Raft::probe(std::string_view name) const {
+  if (options_.fault_points != nullptr) options_.fault_points->probe(name);
+}
+
 Raft::Raft(const RaftOptions& options, RaftRecoveredState recovered) : options_(options), random_(options.random_seed) {
   CAIRN_ASSERT(options_.id != 0, "replica id 0 is reserved for 'none'");
   CAIRN_ASSERT(options_.election_ticks > options_.heartbeat_ticks && options_.heartbeat_ticks > 0,
@@ -49,6 +57,7 @@ Raft::Raft(const RaftOptions& options, RaftRecoveredState recovered) : options_(
   term_ = recovered.hard_state.term();
   vote_ = recovered.hard_state.vote();
   catch_up_term_ = recovered.hard_state.catch_up_term();
+  restarted_ = term_ > 0;
   persisted_hard_state_ = recovered.hard_state;
   become_follower(term_, 0);
   reported_soft_state_ = SoftState{.leader = leader_, .role = role_};
@@ -77,6 +86,7 @@ void Raft::reset(uint64_t term) {
   acknowledged_tick_.clear();
   round_sent_tick_.clear();
   // Reads waiting for this replica's leadership cannot be confirmed any more: refuse them.
+  if (!pending_reads_.empty()) probe("raft.read_index.refused_by_lost_leadership");
   for (const PendingRead& read : pending_reads_) answer_read(PendingRead{.context = read.context, .requester = read.requester});
   pending_reads_.clear();
 }
@@ -84,6 +94,8 @@ void Raft::reset(uint64_t term) {
 void Raft::reset_randomized_election_timeout() {
   randomized_election_timeout_ =
       options_.election_ticks + static_cast<uint32_t>(random_.uniform(options_.election_ticks));
+  // The shortest timeout allowed: followers that time out together split their votes.
+  if (buggify("raft.election.shortest_timeout")) randomized_election_timeout_ = options_.election_ticks;
 }
 
 void Raft::become_follower(uint64_t term, ReplicaId leader) {
@@ -112,6 +124,7 @@ void Raft::become_leader() {
   reset(term_);
   role_ = Role::kLeader;
   leader_ = options_.id;
+  probe("raft.election.won");
   rebuild_progress();
   // No membership change until every entry of earlier terms is applied: one may be pending.
   pending_membership_index_ = log_.last_index();
@@ -166,6 +179,7 @@ void Raft::tick_heartbeat() {
       });
       for (auto& [replica, progress] : progress_) progress.set_recently_active(replica == options_.id);
       if (!quorum) {  // §6.2: a leader cut off from its quorum steps down
+        probe("raft.leader.stepped_down_without_quorum");
         become_follower(term_, 0);
         return;
       }
@@ -174,6 +188,8 @@ void Raft::tick_heartbeat() {
   }
   if (heartbeat_elapsed_ >= options_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
+    // A late heartbeat: leases and check-quorum see followers fall silent.
+    if (buggify("raft.heartbeat.skipped")) return;
     broadcast_heartbeat();
   }
 }
@@ -192,6 +208,7 @@ void Raft::start_election(bool pre_vote, bool transfer) {
     become_pre_candidate();
   } else {
     become_candidate();
+    probe("raft.election.started");
   }
   const uint64_t election_term = pre_vote ? term_ + 1 : term_;
   votes_[options_.id] = true;
@@ -298,12 +315,16 @@ void Raft::handle_vote_request(const proto::RaftMessage& message) {
                                           (pre_vote && message.term() > term_));
   proto::RaftMessage response =
       make_message(pre_vote ? proto::RAFT_PRE_VOTE_RESPONSE : proto::RAFT_VOTE_RESPONSE, message.from());
-  if (can_vote && log_.is_up_to_date(message.index(), message.log_term())) {
+  // Withholding a vote is always allowed (as if the request were lost): split votes, retries.
+  if (can_vote && log_.is_up_to_date(message.index(), message.log_term()) && !buggify("raft.vote.withheld")) {
     // A granted pre-vote answers in the term asked about, so the pre-candidate counts it.
     response.set_term(message.term());
     if (!pre_vote) {
       election_elapsed_ = 0;
       vote_ = message.from();
+      probe("raft.vote.granted");
+      if (restarted_ && !granted_vote_) probe("raft.vote.granted_after_restart");
+      granted_vote_ = true;
     }
   } else {
     // A replica that never learned a term (one catching up after damage at its very start) has
@@ -322,6 +343,7 @@ void Raft::step_candidate(const proto::RaftMessage& message) {
   if (message.type() == expected) {
     handle_vote_response(message);
   } else if (is_from_leader(message.type())) {
+    if (message.type() == proto::RAFT_SNAPSHOT) probe("raft.snapshot.installed_during_election");
     become_follower(message.term(), message.from());  // someone else won this term
     step_follower(message);
   }
@@ -392,14 +414,18 @@ void Raft::handle_append(const proto::RaftMessage& message) {
     return;
   }
   std::vector<proto::RaftEntry> entries(message.entries().begin(), message.entries().end());
+  const uint64_t truncated_before = log_.suffixes_truncated();
   const std::optional<uint64_t> last_new = log_.try_append(message.index(), message.log_term(), entries);
+  if (log_.suffixes_truncated() != truncated_before) probe("raft.log.suffix_truncated");
   if (last_new.has_value()) {
     log_.commit_to(std::min(message.commit(), *last_new));
     // Entries up to last_new are now the leader's own; its commit index counts if we hold it.
     if (message.commit() <= *last_new) maybe_caught_up(message, message.commit());
     response.set_index(*last_new);
   } else {
-    const uint64_t hint = log_.find_conflict_by_term(std::min(message.index(), log_.last_index()), message.log_term());
+    uint64_t hint = log_.find_conflict_by_term(std::min(message.index(), log_.last_index()), message.log_term());
+    // Everything up to the commit index matches the leader: a hint that low is slow but right.
+    if (buggify("raft.append.reject_hint_at_commit")) hint = std::min(hint, log_.committed());
     response.set_reject(true);
     response.set_index(message.index());
     response.set_reject_hint(hint);
@@ -447,7 +473,10 @@ void Raft::maybe_caught_up(const proto::RaftMessage& message, uint64_t commit_he
   // holds every committed entry; once it has committed an entry of its own term, everything
   // committed earlier — whatever our lost acknowledgements helped commit — is at or below it.
   if (catch_up_term_ == 0 || message.term() <= catch_up_term_ || commit_held == 0) return;
-  if (log_.term(commit_held) == message.term()) catch_up_term_ = 0;
+  if (log_.term(commit_held) == message.term()) {
+    catch_up_term_ = 0;
+    probe("raft.catch_up.ended");
+  }
 }
 
 void Raft::handle_timeout_now() {
@@ -498,7 +527,8 @@ void Raft::handle_append_response(const proto::RaftMessage& message) {
     progress.become_probe();
     progress.become_replicate();
   }
-  if (maybe_commit()) broadcast_commit();
+  // Followers learn a new commit index from the next append or heartbeat anyway.
+  if (maybe_commit() && !buggify("raft.commit.broadcast_deferred")) broadcast_commit();
   send_appends_to_fill_window(follower);
   // A follower that has caught up still needs to hear the commit index.
   if (progress.sent_commit() < std::min(log_.committed(), progress.match())) send_append(follower, true);
@@ -580,9 +610,17 @@ void Raft::send_append(ReplicaId to, bool allow_empty) {
     send_snapshot(to);  // the entries it needs were compacted away
     return;
   }
+  // A follower that lags behind our applied index may be sent a snapshot instead of entries.
+  if (progress.state() == ProgressState::kProbe && log_.applied() > 0 && progress.next() <= log_.applied() &&
+      buggify("raft.append.snapshot_instead_of_entries")) {
+    send_snapshot(to);
+    return;
+  }
   std::vector<proto::RaftEntry> entries;
   if (progress.next() <= log_.last_index()) {
-    entries = log_.slice(progress.next(), log_.last_index() + 1, options_.max_append_bytes);
+    // One entry per append at the least (RaftLog::slice): the smallest legal batch.
+    const std::size_t max_bytes = buggify("raft.append.one_entry") ? 0 : options_.max_append_bytes;
+    entries = log_.slice(progress.next(), log_.last_index() + 1, max_bytes);
   }
   if (entries.empty() && !allow_empty) return;
   proto::RaftMessage message = make_message(proto::RAFT_APPEND, to);
@@ -611,6 +649,7 @@ void Raft::send_snapshot(ReplicaId to) {
 void Raft::send_appends_to_fill_window(ReplicaId to) {
   Progress& progress = progress_of(to);
   send_append(to, false);
+  if (buggify("raft.append.window_left_unfilled")) return;
   // Pipelining: in the replicate state, keep sending while the window has room.
   while (progress.state() == ProgressState::kReplicate && progress.next() <= log_.last_index() && !progress.paused()) {
     const uint64_t before = progress.next();
@@ -641,7 +680,8 @@ void Raft::broadcast_heartbeat() {
     if (replica == options_.id) continue;
     Progress& progress = progress_of(replica);
     proto::RaftMessage heartbeat = make_message(proto::RAFT_HEARTBEAT, replica);
-    heartbeat.set_commit(std::min(progress.match(), log_.committed()));
+    // The commit index is only a hint to followers: a heartbeat may leave it out.
+    heartbeat.set_commit(buggify("raft.heartbeat.commit_left_out") ? 0 : std::min(progress.match(), log_.committed()));
     progress.commit_sent(heartbeat.commit());
     heartbeat.set_heartbeat_round(heartbeat_round_);
     send(std::move(heartbeat));
@@ -650,6 +690,7 @@ void Raft::broadcast_heartbeat() {
 }
 
 void Raft::send_timeout_now(ReplicaId to) {
+  probe("raft.transfer.timeout_now_sent");
   lease_revoked_ = true;  // the target may win while our lease has not expired
   send(make_message(proto::RAFT_TIMEOUT_NOW, to));
 }
@@ -663,6 +704,8 @@ bool Raft::maybe_commit() {
   const uint64_t old_commit = log_.committed();
   // §3.6.2: counting replicas commits only entries of the current term.
   if (quorum_index <= old_commit || log_.term(quorum_index) != term_) return false;
+  // Entries of earlier terms before it are committed with it, indirectly (figure 8).
+  if (log_.term(old_commit + 1) != term_) probe("raft.commit.earlier_term_indirectly");
   for (uint64_t index = old_commit + 1; index <= quorum_index; ++index) {
     const std::size_t bytes = entry_bytes(log_.entry(index));
     uncommitted_bytes_ -= std::min(uncommitted_bytes_, bytes);
@@ -695,6 +738,7 @@ Result<uint64_t> Raft::propose(std::string data) {
   entry.set_data(std::move(data));
   const uint64_t index = entry.index();
   append_own_entries({std::move(entry)});
+  probe("raft.proposal.appended");
   return index;
 }
 
@@ -778,14 +822,20 @@ uint64_t Raft::quorum_acknowledged_tick() const {
 }
 
 bool Raft::lease_valid() const {
-  if (role_ != Role::kLeader || !options_.check_quorum || lease_revoked_ || !committed_in_current_term()) return false;
-  const uint64_t acknowledged = quorum_acknowledged_tick();
-  if (acknowledged == 0) return false;
   // Followers ignore candidates for election_ticks after hearing from us (in their clock, which
   // may run fast by up to the drift): measured from when we *sent* the acknowledged heartbeat.
   const uint64_t lease_ticks = options_.election_ticks > options_.max_clock_drift_ticks
                                    ? options_.election_ticks - options_.max_clock_drift_ticks
                                    : 0;
+  return lease_holds_for(lease_ticks);
+}
+
+bool Raft::lease_valid_without_drift_margin() const { return lease_holds_for(options_.election_ticks); }
+
+bool Raft::lease_holds_for(uint64_t lease_ticks) const {
+  if (role_ != Role::kLeader || !options_.check_quorum || lease_revoked_ || !committed_in_current_term()) return false;
+  const uint64_t acknowledged = quorum_acknowledged_tick();
+  if (acknowledged == 0) return false;
   return now_ + 1 < acknowledged + lease_ticks;
 }
 
@@ -808,14 +858,20 @@ void Raft::handle_read_index_request(const proto::RaftMessage& message) {
 
 Status Raft::start_read(std::string context, ReadMode mode, ReplicaId requester) {
   if (pending_reads_.size() >= options_.max_pending_reads) return Status::resource_exhausted("too many pending reads");
-  if (mode == ReadMode::kLease && lease_valid()) {
-    answer_read(PendingRead{.context = std::move(context), .index = log_.committed(), .requester = requester});
-    return Status{};
+  if (mode == ReadMode::kLease) {
+    // A lease read may always fall back to a ReadIndex round.
+    if (lease_valid() && !buggify("raft.lease.declined")) {
+      answer_read(PendingRead{.context = std::move(context), .index = log_.committed(), .requester = requester});
+      return Status{};
+    }
+    if (lease_valid_without_drift_margin()) probe("raft.lease.refused_within_drift_margin");
   }
   // Without a commit in this term our commit index may lag the true one: wait for the no-op.
   const uint64_t index = committed_in_current_term() ? log_.committed() : 0;
+  // A read may wait for a later heartbeat round than the next one: slower, never wrong.
+  const uint64_t round = heartbeat_round_ + (buggify("raft.read_index.later_round") ? 2 : 1);
   pending_reads_.push_back(
-      PendingRead{.context = std::move(context), .index = index, .round = heartbeat_round_ + 1, .requester = requester});
+      PendingRead{.context = std::move(context), .index = index, .round = round, .requester = requester});
   heartbeat_pending_ = true;
   return Status{};
 }
@@ -856,6 +912,8 @@ void Raft::apply_membership_entry(const proto::RaftEntry& entry) {
   if (!change.ParseFromString(entry.data())) return;  // every replica skips it alike
   auto changed = apply_membership_change(membership_, change);
   if (!changed.ok()) return;  // invalid against the membership it meets: skipped everywhere
+  probe(changed->joint() ? "raft.membership.joint_entered"
+                         : membership_.joint() ? "raft.membership.joint_left" : "raft.membership.simple_change");
   membership_ = *changed;
   membership_history_[entry.index()] = membership_;
   if (role_ != Role::kLeader) return;
@@ -865,6 +923,7 @@ void Raft::apply_membership_entry(const proto::RaftEntry& entry) {
   // hands over to an up-to-date voter, so the group need not wait out an election timeout
   // (the followers' lease would make them ignore anyone else until then).
   if (!promotable()) {
+    probe("raft.leader.removed_itself");
     if (const ReplicaId successor = most_up_to_date_voter(); successor != 0) send_timeout_now(successor);
     become_follower(term_, 0);
   }
@@ -972,7 +1031,7 @@ void Raft::advance(const Ready& ready) {
   if (progress_of(options_.id).acknowledge(log_.stable_index()) && maybe_commit()) broadcast_commit();
   // §4.3: a joint configuration entered with auto-leave is left as soon as it is in force.
   if (membership_.joint() && membership_.auto_leave() && pending_membership_index_ <= log_.applied() &&
-      transfer_target_ == 0) {
+      transfer_target_ == 0 && !buggify("raft.membership.auto_leave_deferred")) {
     (void)propose_membership_change(proto::RaftMembershipChange{});
   }
 }

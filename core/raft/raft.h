@@ -35,6 +35,7 @@
 #include "core/raft/progress.h"
 #include "core/raft/raft_log.h"
 #include "core/raft/ready.h"
+#include "core/runtime/fault_points.h"
 #include "core/runtime/random.h"
 #include "core/runtime/status.h"
 
@@ -56,6 +57,8 @@ struct RaftOptions {
   std::size_t max_uncommitted_bytes = 64 << 20; // proposals refused beyond this
   std::size_t max_committed_bytes_per_ready = 4 << 20;
   std::size_t max_pending_reads = 4096;
+  // BUGGIFY sites and coverage probes (the driver passes its Runtime); null: none.
+  FaultPoints* fault_points = nullptr;
 };
 
 // What a replica recovered from its disk.
@@ -134,6 +137,10 @@ class Raft {
     ReplicaId requester = 0;  // a follower that forwarded it (0: local)
   };
 
+  // Fault points (options_.fault_points): a rare but legal path, and a rare branch reached.
+  bool buggify(std::string_view site) const;
+  void probe(std::string_view name) const;
+
   // Roles.
   void become_follower(uint64_t term, ReplicaId leader);
   void become_pre_candidate();
@@ -145,6 +152,10 @@ class Raft {
   void tick_heartbeat();
   bool promotable() const;
   bool in_lease() const;
+  // Whether a lease of `lease_ticks` from the quorum's acknowledged heartbeat still holds.
+  bool lease_holds_for(uint64_t lease_ticks) const;
+  // The lease as it would be without the clock-drift allowance (for a coverage probe).
+  bool lease_valid_without_drift_margin() const;
   bool has_unapplied_membership_change() const;
   void reset_randomized_election_timeout();
 
@@ -211,6 +222,8 @@ class Raft {
   ReplicaId vote_ = 0;
   ReplicaId leader_ = 0;
   uint64_t catch_up_term_ = 0;
+  bool restarted_ = false;        // recovered a term from disk: this instance is a restart
+  bool granted_vote_ = false;     // this instance has granted a vote
   uint64_t now_ = 0;  // ticks since this instance started
   uint32_t election_elapsed_ = 0;
   uint32_t heartbeat_elapsed_ = 0;

@@ -67,6 +67,7 @@ std::optional<uint64_t> RaftLog::try_append(uint64_t previous_index, uint64_t pr
                                                    std::to_string(entry.index()));
       entries_.resize(entry.index() - snapshot_index_ - 1);
       stable_index_ = std::min(stable_index_, entry.index() - 1);
+      ++suffixes_truncated_;
     }
     CAIRN_ASSERT(entry.index() == last_index() + 1, "appended entries must be contiguous");
     entries_.push_back(entry);

@@ -37,6 +37,8 @@ class RaftLog {
   uint64_t committed() const { return committed_; }
   uint64_t applied() const { return applied_; }
   uint64_t stable_index() const { return stable_index_; }
+  // How many times try_append cut off a conflicting suffix (for coverage probes).
+  uint64_t suffixes_truncated() const { return suffixes_truncated_; }
 
   // The term of the entry at `index`: known for the snapshot point and the entries held;
   // nullopt below the snapshot (compacted) or past the end.
@@ -88,6 +90,7 @@ class RaftLog {
   uint64_t committed_ = 0;
   uint64_t applied_ = 0;
   uint64_t stable_index_ = 0;
+  uint64_t suffixes_truncated_ = 0;
 };
 
 std::size_t entry_bytes(const proto::RaftEntry& entry);

@@ -115,7 +115,8 @@ RegisterResult RegisterClient::read(Duration deadline_after) {
     return result;
   }
   result.value = queried.newest;
-  if (!queried.majority_agreed) {
+  // Writing back what a majority already holds is ABD's original read: slower, never wrong.
+  if (!queried.majority_agreed || runtime_->buggify("register.read.written_back_although_agreed")) {
     Status stored = store(queried.newest, deadline);
     if (!stored.ok()) {
       // Nothing new was written, so a read that did not finish has no effect: FAILED.

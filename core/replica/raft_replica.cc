@@ -98,6 +98,7 @@ Status RaftReplica::rebase_log_without_membership(raft::RaftRecoveredState& reco
 
 Status RaftReplica::recover() {
   if (log_store_->salvaged()) {
+    runtime_->probe("replica.log.salvaged");
     runtime_->logger().log(LogLevel::kWarning, kComponent, "damaged write-ahead log salvaged; catching up from the leader",
                            {{"group", options_.group}, {"damage", log_store_->salvage_summary()}});
   }
@@ -127,9 +128,11 @@ Status RaftReplica::recover() {
     recovered.snapshot = applied;
     recovered.entries.clear();
     CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(applied, true, recovered.hard_state));
+    runtime_->probe("replica.log.restarted_from_state_machine");
     runtime_->logger().log(LogLevel::kWarning, kComponent, "log restarted from the state machine's snapshot",
                            {{"index", applied.index()}});
   } else if (recovered.snapshot.membership().voters_size() == 0 && !recovered.entries.empty()) {
+    runtime_->probe("replica.log.rebased_without_membership");
     CAIRN_RETURN_IF_ERROR(rebase_log_without_membership(recovered, applied));
   }
   // Whatever the state machine applied was committed, even if the hard state lags behind.
@@ -139,6 +142,7 @@ Status RaftReplica::recover() {
   raft_options.id = runtime_->node_id();
   raft_options.group = options_.group;
   raft_options.random_seed = runtime_->random().next_u64();
+  raft_options.fault_points = runtime_;
   raft_ = std::make_unique<raft::Raft>(raft_options, std::move(recovered));
   refresh_status();
   return Status{};
@@ -148,7 +152,11 @@ Status RaftReplica::recover() {
 // Inputs.
 
 void RaftReplica::deliver(proto::RaftMessage message) {
-  if (!failure_.ok() || !inbox_.try_send(std::move(message)).ok()) ++dropped_messages_;
+  // A message may be dropped here as on the network: Raft retries what matters.
+  if (!failure_.ok() || runtime_->buggify("replica.message.dropped_at_inbox") ||
+      !inbox_.try_send(std::move(message)).ok()) {
+    ++dropped_messages_;
+  }
 }
 
 void RaftReplica::deliver_chunk(proto::RaftSnapshotChunk chunk) {
@@ -234,8 +242,10 @@ void RaftReplica::handle(Event& event) {
   } else if (std::holds_alternative<Tick>(event)) {
     raft_->tick();
     // What was applied since the last tick becomes durable in the state machine: one sync per
-    // tick instead of one per write (state_machine.h).
-    if (Status synced = state_machine_->sync(); !synced.ok()) fail(synced);
+    // tick instead of one per write (state_machine.h). The log can replay it, so a sync may wait.
+    if (!runtime_->buggify("replica.state_machine.sync_postponed")) {
+      if (Status synced = state_machine_->sync(); !synced.ok()) fail(synced);
+    }
   } else if (auto* check = std::get_if<SnapshotCheck>(&event)) {
     const raft::Progress* progress = raft_->progress(check->follower);
     if (progress != nullptr && progress->state() == raft::ProgressState::kSnapshot &&
@@ -246,6 +256,10 @@ void RaftReplica::handle(Event& event) {
 }
 
 void RaftReplica::handle_proposal(ProposeRequest& request) {
+  if (runtime_->buggify("replica.proposal.refused_as_busy")) {
+    request.promise->set_error(Status::resource_exhausted("the replica is busy (buggify)"));
+    return;
+  }
   Result<uint64_t> index = Status::internal("unreachable");
   if (request.membership) {
     proto::RaftMembershipChange change;
@@ -266,6 +280,10 @@ void RaftReplica::handle_proposal(ProposeRequest& request) {
 }
 
 void RaftReplica::handle_read(ReadRequest& request) {
+  if (runtime_->buggify("replica.read.refused_as_unavailable")) {
+    request.promise->set_error(Status::unavailable("the read could not be confirmed (buggify)"));
+    return;
+  }
   const std::string context = std::to_string(++next_read_context_);
   const Status started = raft_->read_index(context, request.mode);
   if (!started.ok()) {
@@ -312,6 +330,7 @@ void RaftReplica::handle_chunk(proto::RaftSnapshotChunk& chunk) {
     return;
   }
   received_snapshot_ = std::move(complete);
+  runtime_->probe("replica.snapshot.received");
   if (Status stepped = raft_->step(chunk.message()); !stepped.ok()) ++dropped_messages_;
 }
 
@@ -347,6 +366,7 @@ Status RaftReplica::process_ready() {
   for (const proto::RaftMessage& message : ready.messages) {
     if (leaves_early(message)) send_message(message);
   }
+  if (runtime_->buggify("replica.persist.delayed")) runtime_->sleep(milliseconds(1 + runtime_->random().uniform(20)));
   CAIRN_RETURN_IF_ERROR(log_store_->save(hard_state, ready.entries));
   for (const proto::RaftMessage& message : ready.messages) {
     if (leaves_early(message)) continue;
@@ -355,8 +375,15 @@ Status RaftReplica::process_ready() {
     } else {
       send_message(message);
     }
+    // Moments the nemesis may strike at: what these promise is durable now.
+    if (message.type() == proto::RAFT_VOTE_RESPONSE && !message.reject()) runtime_->probe("replica.vote.sent");
+    if (message.type() == proto::RAFT_APPEND_RESPONSE && !message.reject()) runtime_->probe("replica.append.acknowledged");
   }
   // 3. Apply.
+  if (!ready.committed_entries.empty()) {
+    runtime_->probe("replica.apply.starting");
+    if (runtime_->buggify("replica.apply.delayed")) runtime_->sleep(milliseconds(1 + runtime_->random().uniform(20)));
+  }
   CAIRN_RETURN_IF_ERROR(apply_committed(ready.committed_entries));
   // 4. Reads.
   for (const raft::ReadState& read : ready.read_states) {
@@ -406,6 +433,7 @@ Status RaftReplica::install_snapshot(const proto::RaftSnapshotMetadata& snapshot
                               ", not " + std::to_string(snapshot.index()));
   }
   CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(snapshot, true, hard_state));
+  runtime_->probe("replica.snapshot.installed");
   // Proposals at or below the snapshot are settled by it, but their results are not known here.
   for (auto it = pending_proposals_.begin(); it != pending_proposals_.end() && it->first <= snapshot.index();) {
     it->second.promise->set_error(Status::timeout("outcome unknown: the replica installed a snapshot"));
@@ -428,7 +456,10 @@ void RaftReplica::start_snapshot_stream(const proto::RaftMessage& message) {
   const uint64_t index = message.snapshot().index();
   // The state machine is exactly at the snapshot's index now (ready.h); export it at once.
   Result<std::vector<std::string>> chunks = Status::internal("unset");
-  if (state_machine_->applied().index() == index) chunks = state_machine_->export_snapshot(options_.snapshot_chunk_bytes);
+  // Small chunks make long streams: more of them are cut short, reordered or timed out.
+  const std::size_t chunk_bytes =
+      runtime_->buggify("replica.snapshot.small_chunks") ? std::size_t{4} << 10 : options_.snapshot_chunk_bytes;
+  if (state_machine_->applied().index() == index) chunks = state_machine_->export_snapshot(chunk_bytes);
   if (!chunks.ok() || chunks->empty()) {
     runtime_->logger().log(LogLevel::kWarning, kComponent, "snapshot export failed",
                            {{"follower", follower}, {"index", index}});
@@ -456,6 +487,9 @@ void RaftReplica::start_snapshot_stream(const proto::RaftMessage& message) {
       pack_payload(chunk, envelope);
       (void)runtime_->network().send(std::move(envelope));
       runtime_->sleep(milliseconds(1));  // pace the stream: a mailbox holds a bounded number
+      // A stream cut short (the sender's connection broke): the follower voids it, and the
+      // leader retries after the timeout.
+      if (i + 1 < total && runtime_->buggify("replica.snapshot.stream_abandoned")) break;
     }
     runtime_->sleep(options_.snapshot_timeout);
     (void)inbox_.try_send(SnapshotCheck{.follower = follower, .index = index});
@@ -503,12 +537,14 @@ void RaftReplica::release_reads() {
 Status RaftReplica::maybe_compact() {
   const uint64_t applied = raft_->log().applied();
   const uint64_t snapshot = raft_->log().snapshot_index();
-  if (applied < snapshot + options_.compact_after_entries + options_.compaction_keep_entries) return Status{};
+  // Compaction may come early, and keep nothing: followers that lag then need a snapshot.
+  const uint64_t keep = runtime_->buggify("replica.compaction.keeps_nothing") ? 0 : options_.compaction_keep_entries;
+  const uint64_t due_after = runtime_->buggify("replica.compaction.early") ? 1 : options_.compact_after_entries;
+  if (applied < snapshot + due_after + keep) return Status{};
   // The entries about to be dropped must be durable in the state machine first: a crash would
   // otherwise bring it back to an index the log no longer continues from.
   CAIRN_RETURN_IF_ERROR(state_machine_->sync());
-  CAIRN_ASSIGN_OR_RETURN(proto::RaftSnapshotMetadata metadata,
-                         raft_->compact(applied - options_.compaction_keep_entries));
+  CAIRN_ASSIGN_OR_RETURN(proto::RaftSnapshotMetadata metadata, raft_->compact(applied - keep));
   CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(metadata, false, raft_->hard_state()));
   return log_store_->remove_covered_segments();
 }

@@ -94,7 +94,8 @@ Status RpcServer::start() {
 
 void RpcServer::on_request(proto::Envelope&& envelope) {
   if (envelope.kind() != proto::REQUEST && envelope.kind() != proto::ONE_WAY) return;
-  if (active_handlers_ >= max_concurrent_) {
+  // A server may shed any request as if it were busy: callers retry.
+  if (active_handlers_ >= max_concurrent_ || runtime_->buggify("rpc.server.request_shed")) {
     ++shed_requests_;
     reply(envelope, Status::resource_exhausted("server busy: " + std::to_string(max_concurrent_) +
                                                " requests already in progress"));
@@ -118,11 +119,15 @@ void RpcServer::serve(const proto::Envelope& request) {
     return;
   }
   const RpcContext context{request.source(), request.request_id()};
-  reply(request, handler->second(context, request));
+  Result<std::unique_ptr<google::protobuf::Message>> result = handler->second(context, request);
+  if (runtime_->buggify("rpc.server.reply_delayed")) runtime_->sleep(milliseconds(1 + runtime_->random().uniform(50)));
+  reply(request, result);
 }
 
 void RpcServer::reply(const proto::Envelope& request, const Result<std::unique_ptr<google::protobuf::Message>>& result) {
   if (request.kind() != proto::REQUEST) return;
+  // A reply lost after the work was done: the caller times out and retries (deduplication's case).
+  if (runtime_->buggify("rpc.server.reply_dropped")) return;
   proto::Envelope response;
   response.set_destination(request.source());
   response.set_service(request.reply_service());

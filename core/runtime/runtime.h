@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "core/metrics/metrics_registry.h"
+#include "core/runtime/fault_points.h"
 #include "core/runtime/fiber_scope.h"
 #include "core/runtime/file_system.h"
 #include "core/runtime/logger.h"
@@ -28,9 +29,14 @@
 
 namespace cairn {
 
-class Runtime {
+// A Runtime is also the node's FaultPoints (fault_points.h): `runtime.buggify(site)` and
+// `runtime.probe(name)`, enabled in the simulator only.
+class Runtime : public FaultPoints {
  public:
+  explicit Runtime(bool fault_points_enabled) : FaultPoints(fault_points_enabled) {}
   virtual ~Runtime() = default;
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
 
   // The node this runtime belongs to.
   virtual NodeId node_id() const = 0;
@@ -59,11 +65,6 @@ class Runtime {
   // counting across them. Metrics are only written by the core, never read back to decide
   // anything, so they cannot change a simulated run.
   virtual metrics::MetricsRegistry& metrics() = 0;
-
-  // A fault point: in the simulator, true at random (per seed, each site is either active or
-  // not, and an active site fires with a probability); always false in production. Lets code
-  // exercise rare paths in simulation: `if (rt.buggify("raft.drop_append")) return;`.
-  virtual bool buggify(std::string_view site) = 0;
 
   // Parks the calling fiber for `duration` of this node's time.
   void sleep(Duration duration);

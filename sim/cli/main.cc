@@ -56,6 +56,7 @@ struct SeedRangeFlags {
 
 struct SweepFlags : SeedRangeFlags {
   bool json = false;
+  bool stop_at_first_failure = false;
   std::string failures_dir = "sweep-failures";
 };
 
@@ -140,6 +141,35 @@ class Progress {
   std::size_t failed_ = 0;
 };
 
+// What the seeds of a sweep reached: per coverage probe (or buggify site), how many seeds hit
+// it and how often in all.
+struct Reached {
+  uint64_t seeds = 0;
+  uint64_t hits = 0;
+};
+
+std::map<std::string, Reached> reached_across(const SweepResult& result, std::string_view prefix) {
+  std::map<std::string, Reached> reached;
+  for (const SeedOutcome& outcome : result.outcomes) {
+    for (const auto& [name, count] : outcome.counters) {
+      if (!name.starts_with(prefix) || count == 0) continue;
+      Reached& entry = reached[name.substr(prefix.size())];
+      ++entry.seeds;
+      entry.hits += count;
+    }
+  }
+  return reached;
+}
+
+// The scenario's required probes that no seed hit.
+std::vector<std::string> missing_probes(const proto::Scenario& scenario, const std::map<std::string, Reached>& probes) {
+  std::vector<std::string> missing;
+  for (const std::string& probe : scenario.required_probes()) {
+    if (!probes.contains(probe)) missing.push_back(probe);
+  }
+  return missing;
+}
+
 std::string failure_summary(const SeedOutcome& outcome) {
   if (outcome.crashed) return outcome.detail;
   std::string text;
@@ -162,6 +192,7 @@ int sweep_command(const SweepFlags& flags) {
   options.last_seed = last;
   options.jobs = jobs;
   options.seed_time_limit_seconds = flags.seed_time_limit;
+  options.stop_at_first_failure = flags.stop_at_first_failure;
   options.on_progress = [&](const SeedOutcome& outcome, std::size_t done, std::size_t) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     progress.update(outcome, done, elapsed);
@@ -173,6 +204,9 @@ int sweep_command(const SweepFlags& flags) {
   if (Status recorded = record_failure_histories(*scenario, history_options, result); !recorded.ok()) {
     std::cerr << "cairn-sim: " << recorded.message() << "\n";
   }
+  const std::map<std::string, Reached> probes = reached_across(result, "probe.");
+  const std::map<std::string, Reached> sites = reached_across(result, "buggify.");
+  const std::vector<std::string> missing = missing_probes(*scenario, probes);
   if (flags.json) {
     JsonWriter json;
     json.begin_object();
@@ -183,6 +217,22 @@ int sweep_command(const SweepFlags& flags) {
     json.key("passed").value(static_cast<uint64_t>(result.outcomes.size() - failed));
     json.key("failed").value(static_cast<uint64_t>(failed));
     json.key("wall_seconds").value(result.wall_seconds);
+    for (const auto& [key, table] : {std::pair{"probes", &probes}, std::pair{"buggify_fired", &sites}}) {
+      json.key(key).begin_object();
+      for (const auto& [name, entry] : *table) {
+        json.key(name).begin_object();
+        json.key("seeds").value(entry.seeds);
+        json.key("hits").value(entry.hits);
+        json.end_object();
+      }
+      json.end_object();
+    }
+    json.key("missing_probes").begin_array();
+    for (const std::string& probe : missing) json.value(probe);
+    json.end_array();
+    if (const std::optional<uint64_t> first_failure = result.first_failing_seed()) {
+      json.key("first_failing_seed").value(*first_failure);
+    }
     json.key("failures").begin_array();
     for (const SeedOutcome& outcome : result.outcomes) {
       if (outcome.ok) continue;
@@ -207,6 +257,25 @@ int sweep_command(const SweepFlags& flags) {
                 jobs);
     std::printf("  passed %zu, failed %zu in %.1f s wall (%.1f seeds/s)\n", result.outcomes.size() - failed, failed,
                 result.wall_seconds, static_cast<double>(result.outcomes.size()) / std::max(result.wall_seconds, 1e-9));
+    std::printf("  buggify      %zu sites fired\n", sites.size());
+    std::printf("  probes       %zu hit (seeds that hit each, then hits in all):\n", probes.size());
+    for (const auto& [name, entry] : probes) {
+      std::printf("    %-52s %6llu %9llu\n", name.c_str(), static_cast<unsigned long long>(entry.seeds),
+                  static_cast<unsigned long long>(entry.hits));
+    }
+    if (scenario->required_probes_size() > 0) {
+      if (missing.empty()) {
+        std::printf("  required     all %d required probes hit\n", scenario->required_probes_size());
+      } else {
+        std::printf("  required     NEVER HIT:");
+        for (const std::string& probe : missing) std::printf(" %s", probe.c_str());
+        std::printf("\n");
+      }
+    }
+    if (flags.stop_at_first_failure && failed > 0) {
+      std::printf("  stopped at the first failure: seed %llu\n",
+                  static_cast<unsigned long long>(*result.first_failing_seed()));
+    }
     if (failed > 0) {
       std::printf("  failing seeds (replay each with the command below it):\n");
       for (const SeedOutcome& outcome : result.outcomes) {
@@ -219,7 +288,7 @@ int sweep_command(const SweepFlags& flags) {
       }
     }
   }
-  return failed == 0 ? 0 : kExitFailedChecks;
+  return failed == 0 && missing.empty() ? 0 : kExitFailedChecks;
 }
 
 using MatrixFlags = SeedRangeFlags;
@@ -295,6 +364,8 @@ int main(int argc, char** argv) {
   add_seed_range_options(sweep, sweep_flags, "Scenario file (protobuf text format)",
                          "Seed range A..B, inclusive (for example 1..500)");
   sweep->add_flag("--json", sweep_flags.json, "Print one JSON object with the failing seeds instead of the summary");
+  sweep->add_flag("--stop-at-first-failure", sweep_flags.stop_at_first_failure,
+                  "Start no further seed once one fails; the lowest failing seed is still found");
   sweep->add_option("--failures-dir", sweep_flags.failures_dir,
                     "Where the client histories of failing seeds are written (default ./sweep-failures)");
 

@@ -2,6 +2,7 @@
 #include "sim/workload/raft_kv_workload.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/kv/kv_client.h"
 #include "core/runtime/event.h"
@@ -33,12 +34,43 @@ Outcome outcome_of(const Status& status) {
 std::map<std::string, uint64_t> RaftKvOutcomes::counters() const {
   return {{"writes_ok", writes_ok}, {"writes_failed", writes_failed}, {"reads_ok", reads_ok},
           {"stale_reads", stale_reads}, {"unknown", unknown}, {"leaders", leaders},
-          {"committed_entries", committed_entries}, {"membership_changes", membership_changes}};
+          {"committed_entries", committed_entries}, {"membership_changes", membership_changes},
+          {"leadership_transfers", leadership_transfers}};
 }
 
 RaftKvWorkload::RaftKvWorkload(Simulator& simulator, const proto::RaftKvWorkload& config, std::vector<NodeId> servers,
                                int64_t faults_end)
-    : simulator_(&simulator), config_(config), servers_(std::move(servers)), faults_end_(faults_end) {}
+    : simulator_(&simulator), config_(config), servers_(std::move(servers)), faults_end_(faults_end) {
+  draw_knobs();
+}
+
+void RaftKvWorkload::draw_knobs() {
+  const proto::RaftTuning& tuning = config_.raft();
+  const proto::RaftKnobRanges& ranges = config_.knob_ranges();
+  Random random = simulator_->stream("knobs");
+  // Every knob draws, set or not, so that adding a range does not shift the others' draws.
+  auto knob = [&](const char* name, const proto::Range& range, uint64_t fixed) {
+    const double drawn = draw(random, range);
+    knobs_[name] = range.max() > 0 ? static_cast<uint64_t>(std::llround(drawn)) : fixed;
+  };
+  knob("election_ticks", ranges.election_ticks(), or_default<uint32_t>(tuning.election_ticks(), 10));
+  knob("heartbeat_ticks", ranges.heartbeat_ticks(), or_default<uint32_t>(tuning.heartbeat_ticks(), 2));
+  knob("max_clock_drift_ticks", ranges.max_clock_drift_ticks(), or_default<uint32_t>(tuning.max_clock_drift_ticks(), 2));
+  knob("max_inflight_appends", ranges.max_inflight_appends(), or_default<uint32_t>(tuning.max_inflight_appends(), 64));
+  knob("max_append_bytes", ranges.max_append_bytes(), or_default<uint64_t>(tuning.max_append_bytes(), uint64_t{1} << 20));
+  knob("compact_after_entries", ranges.compact_after_entries(), or_default<uint64_t>(tuning.compact_after_entries(), 4096));
+  knob("compaction_keep_entries", ranges.compaction_keep_entries(),
+       or_default<uint64_t>(tuning.compaction_keep_entries(), 512));
+  knob("snapshot_chunk_bytes", ranges.snapshot_chunk_bytes(), std::size_t{256} << 10);
+  knob("max_unsynced_indexes", ranges.max_unsynced_indexes(), 1000);
+  knob("wal_segment_bytes", ranges.wal_segment_bytes(), 256 << 10);  // small: compaction removes some in short runs
+  // What keeps a drawn configuration safe and live: heartbeats well inside the election timeout
+  // (a follower must hear several before it gives up), a lease margin below the timeout.
+  uint64_t& election = knobs_["election_ticks"];
+  election = std::max<uint64_t>(election, 3);
+  knobs_["heartbeat_ticks"] = std::clamp<uint64_t>(knobs_["heartbeat_ticks"], 1, std::max<uint64_t>(1, election / 3));
+  knobs_["max_clock_drift_ticks"] = std::clamp<uint64_t>(knobs_["max_clock_drift_ticks"], 1, election - 1);
+}
 
 kv::KvNodeOptions RaftKvWorkload::node_options(bool bootstrap) const {
   const proto::RaftTuning& tuning = config_.raft();
@@ -47,16 +79,19 @@ kv::KvNodeOptions RaftKvWorkload::node_options(bool bootstrap) const {
   for (uint64_t group = 1; group <= or_default<uint32_t>(config_.groups(), 1); ++group) options.groups.push_back(group);
   options.voters = servers_;
   options.bootstrap = bootstrap;
+  const auto knob = [&](const char* name) { return knobs_.at(name); };
   replica::RaftReplicaOptions& replica = options.replica;
   replica.tick_interval = Duration{static_cast<int64_t>(or_default(tuning.tick_ms(), 10.0) * 1e6)};
-  replica.raft.election_ticks = or_default<uint32_t>(tuning.election_ticks(), 10);
-  replica.raft.heartbeat_ticks = or_default<uint32_t>(tuning.heartbeat_ticks(), 2);
-  replica.raft.max_clock_drift_ticks = or_default<uint32_t>(tuning.max_clock_drift_ticks(), 2);
-  replica.raft.max_inflight_appends = or_default<uint32_t>(tuning.max_inflight_appends(), 64);
-  replica.raft.max_append_bytes = or_default<uint64_t>(tuning.max_append_bytes(), uint64_t{1} << 20);
-  replica.compact_after_entries = or_default<uint64_t>(tuning.compact_after_entries(), 4096);
-  replica.compaction_keep_entries = or_default<uint64_t>(tuning.compaction_keep_entries(), 512);
-  replica.segment_bytes = 256 << 10;  // small segments: compaction removes some in short runs
+  replica.raft.election_ticks = static_cast<uint32_t>(knob("election_ticks"));
+  replica.raft.heartbeat_ticks = static_cast<uint32_t>(knob("heartbeat_ticks"));
+  replica.raft.max_clock_drift_ticks = static_cast<uint32_t>(knob("max_clock_drift_ticks"));
+  replica.raft.max_inflight_appends = knob("max_inflight_appends");
+  replica.raft.max_append_bytes = knob("max_append_bytes");
+  replica.compact_after_entries = knob("compact_after_entries");
+  replica.compaction_keep_entries = knob("compaction_keep_entries");
+  replica.snapshot_chunk_bytes = knob("snapshot_chunk_bytes");
+  replica.segment_bytes = knob("wal_segment_bytes");
+  options.state_machine.max_unsynced_indexes = knob("max_unsynced_indexes");
   replica.snapshot_timeout = seconds(2);
   replica.observer = const_cast<RaftKvWorkload*>(this);
   options.service.request_timeout = milliseconds(static_cast<int64_t>(or_default(config_.request_timeout_ms(), 1000.0)));
@@ -90,7 +125,7 @@ void RaftKvWorkload::add_clients(const std::string& region, const proto::DiskMod
     add_program_node(*simulator_, id, region, disk, [this](Runtime& runtime) { run_client(runtime); });
     client_ids_.push_back(id);
   }
-  if (config_.membership_changes_per_minute() > 0) {
+  if (config_.membership_changes_per_minute() > 0 || config_.leadership_transfers_per_minute() > 0) {
     add_program_node(*simulator_, kAdministratorId, region, disk, [this](Runtime& runtime) { run_administrator(runtime); });
   }
 }
@@ -107,16 +142,22 @@ void RaftKvWorkload::stop() {
 
 void RaftKvWorkload::run_administrator(Runtime& runtime) {
   Random& random = runtime.random();
-  const Duration mean_interval = Duration{static_cast<int64_t>(60e9 / config_.membership_changes_per_minute())};
+  const double churn_rate = config_.membership_changes_per_minute();
+  const double transfer_rate = config_.leadership_transfers_per_minute();
+  const Duration mean_interval = Duration{static_cast<int64_t>(60e9 / (churn_rate + transfer_rate))};
   while (true) {
     runtime.sleep(random.exponential(mean_interval));
     if (simulator_->now() >= faults_end_) return;
     const uint64_t group = 1 + random.uniform(or_default<uint32_t>(config_.groups(), 1));
-    churn_membership(runtime, group);
+    if (random.chance(churn_rate / (churn_rate + transfer_rate))) {
+      churn_membership(runtime, group);
+    } else {
+      transfer_leadership(runtime, group);
+    }
   }
 }
 
-void RaftKvWorkload::churn_membership(Runtime& runtime, uint64_t group) {
+std::unique_ptr<kv::KvClient> RaftKvWorkload::administrator_client(Runtime& runtime, uint64_t group) {
   kv::KvClientOptions options;
   options.servers = servers_;
   options.group = group;
@@ -124,38 +165,89 @@ void RaftKvWorkload::churn_membership(Runtime& runtime, uint64_t group) {
   options.reply_service = services::kFirstEphemeralService + 100 + static_cast<ServiceId>(group);
   auto created = kv::KvClient::create(runtime, options);
   CAIRN_ASSERT(created.ok(), created.status().to_string());
-  std::unique_ptr<kv::KvClient> admin = std::move(created).value();
+  return std::move(created).value();
+}
+
+void RaftKvWorkload::transfer_leadership(Runtime& runtime, uint64_t group) {
+  std::unique_ptr<kv::KvClient> admin = administrator_client(runtime, group);
   const NodeId target = servers_[runtime.random().uniform(servers_.size())];
-  const bool joint = runtime.random().chance(0.5);
-  // Either remove the voter outright, or demote it to a learner through a joint configuration;
-  // then bring it back as a learner (if removed) and promote it.
-  std::vector<proto::RaftMembershipChange> steps(3);
-  if (joint) {
-    steps[0].add_changes()->set_replica(target);
-    steps[0].mutable_changes(0)->set_kind(proto::RAFT_ADD_LEARNER);
-    steps[0].set_transition(proto::RAFT_TRANSITION_JOINT_IMPLICIT);
-    steps.erase(steps.begin() + 1);
-  } else {
-    steps[0].add_changes()->set_replica(target);
-    steps[0].mutable_changes(0)->set_kind(proto::RAFT_REMOVE);
-    steps[1].add_changes()->set_replica(target);
-    steps[1].mutable_changes(0)->set_kind(proto::RAFT_ADD_LEARNER);
+  // Whatever the outcome (the target may not be a voter now): the transfer is the exercise.
+  if (admin->transfer_leadership(target, seconds(2)).ok()) ++leadership_transfers_;
+}
+
+namespace {
+
+// One step of a churn cycle: a change, and the membership that shows it took effect.
+struct ChurnStep {
+  proto::RaftMembershipChange change;
+  std::vector<std::pair<NodeId, bool>> goal;  // replica -> whether it must be a voter (else a learner)
+};
+
+ChurnStep churn_step(std::vector<std::pair<NodeId, proto::RaftMembershipChangeKind>> changes, bool joint) {
+  ChurnStep step;
+  for (const auto& [replica, kind] : changes) {
+    proto::RaftReplicaChange* change = step.change.add_changes();
+    change->set_replica(replica);
+    change->set_kind(kind);
+    if (kind != proto::RAFT_REMOVE) step.goal.emplace_back(replica, kind == proto::RAFT_ADD_VOTER);
   }
-  steps.back().add_changes()->set_replica(target);
-  steps.back().mutable_changes(0)->set_kind(proto::RAFT_ADD_VOTER);
+  if (joint) step.change.set_transition(proto::RAFT_TRANSITION_JOINT_IMPLICIT);
+  return step;
+}
+
+// The cycles: (0) remove a voter, re-add it as a learner, promote it; (1) demote a voter through
+// a joint configuration, promote it; (2) demote two voters in one joint change, promote both in
+// another; (3) replace a voter: demote one, then in one joint change promote it and demote
+// another, then promote that one.
+std::vector<ChurnStep> churn_cycle(Random& random, const std::vector<NodeId>& servers) {
+  const NodeId a = servers[random.uniform(servers.size())];
+  NodeId b = a;
+  while (servers.size() > 1 && b == a) b = servers[random.uniform(servers.size())];
+  const uint64_t kind = random.uniform(servers.size() >= 5 ? 4 : servers.size() >= 2 ? 2 : 1);
+  using proto::RAFT_ADD_LEARNER;
+  using proto::RAFT_ADD_VOTER;
+  switch (kind) {
+    case 0:
+      return {churn_step({{a, proto::RAFT_REMOVE}}, false), churn_step({{a, RAFT_ADD_LEARNER}}, false),
+              churn_step({{a, RAFT_ADD_VOTER}}, false)};
+    case 1: return {churn_step({{a, RAFT_ADD_LEARNER}}, true), churn_step({{a, RAFT_ADD_VOTER}}, false)};
+    case 2:
+      return {churn_step({{a, RAFT_ADD_LEARNER}, {b, RAFT_ADD_LEARNER}}, true),
+              churn_step({{a, RAFT_ADD_VOTER}, {b, RAFT_ADD_VOTER}}, true)};
+    default:
+      return {churn_step({{a, RAFT_ADD_LEARNER}}, false),
+              churn_step({{a, RAFT_ADD_VOTER}, {b, RAFT_ADD_LEARNER}}, true), churn_step({{b, RAFT_ADD_VOTER}}, false)};
+  }
+}
+
+}  // namespace
+
+bool RaftKvWorkload::membership_reached(uint64_t group, const std::vector<std::pair<NodeId, bool>>& goal) const {
+  auto found = group_views_.find(group);
+  if (found == group_views_.end() || found->second.membership.joint()) return false;
+  const raft::Membership& membership = found->second.membership;
+  return std::all_of(goal.begin(), goal.end(), [&](const std::pair<NodeId, bool>& want) {
+    return want.second ? membership.voters().contains(want.first) : membership.learners().contains(want.first);
+  });
+}
+
+void RaftKvWorkload::churn_membership(Runtime& runtime, uint64_t group) {
+  std::unique_ptr<kv::KvClient> admin = administrator_client(runtime, group);
+  const std::vector<ChurnStep> steps = churn_cycle(runtime.random(), servers_);
   for (std::size_t step = 0; step < steps.size(); ++step) {
-    // The first step may give up (though a timed-out change may still have happened); the
-    // later ones are retried until they succeed, since every step after the first moves the
-    // replica back towards being a voter, which the quiesce phase expects of every server.
+    // The first step may give up, and the cycle ends there unless it took effect all the same
+    // (a timed-out change may have). The later ones are retried until they are seen in force:
+    // each moves the replicas back towards being voters, which the quiesce phase expects.
     while (true) {
-      auto changed = admin->change_membership(steps[step], seconds(2));
+      auto changed = admin->change_membership(steps[step].change, seconds(2));
       if (changed.ok()) {
         ++membership_changes_;
         break;
       }
       ++membership_change_failures_;
-      if (step == 0) break;
-      runtime.sleep(milliseconds(100));
+      runtime.sleep(milliseconds(step == 0 ? 1000 : 100));
+      if (membership_reached(group, steps[step].goal)) break;
+      if (step == 0) return;
     }
     runtime.sleep(milliseconds(200));
   }
@@ -186,6 +278,8 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
   uint64_t operation_number = 0;
   while (true) {
     runtime.sleep(draw_milliseconds(random, config_.think_time_ms()));
+    // An idle cluster in the quiesce phase: replication must finish without client traffic.
+    if (config_.clients_stop_at_quiesce() && simulator_->now() >= faults_end_) return;
     const std::string key = "k" + std::to_string(random.uniform(keys));
     kv::KvClient& client = *clients.at(group_of(key));
     const double roll = random.uniform_double();
@@ -267,6 +361,7 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
         outcome = reply->result().succeeded() ? Outcome::kOk : Outcome::kFail;
         if (outcome == Outcome::kOk) {
           oracle_.observe_acknowledged(group_of(key), reply->index(), reply->term());
+          write_order_.acknowledged_index[index] = reply->index();
           last_seen[key] = operation.function == Function::kDelete ? linearizability::Value{} : operation.value;
         } else {
           last_seen[key] = reply->result().found() ? linearizability::Value(reply->result().current())
@@ -290,11 +385,82 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
 
 void RaftKvWorkload::on_ready(NodeId node, const raft::Raft& raft) {
   oracle_.observe_log(raft.group(), node, raft.log());
-  if (raft.role() == raft::Role::kLeader) oracle_.observe_leader(raft.group(), node, raft.term(), raft.log());
+  GroupView& view = group_views_[raft.group()];
+  view.replicas[node] = ReplicaView{.role = raft.role(),
+                                    .term = raft.term(),
+                                    .committed = raft.log().committed(),
+                                    .applied = raft.log().applied(),
+                                    .incarnation = simulator_->find_node(node)->incarnation()};
+  if (raft.role() != raft::Role::kLeader) return;
+  oracle_.observe_leader(raft.group(), node, raft.term(), raft.log());
+  if (raft.term() >= view.leader_term) {
+    view.leader = node;
+    view.leader_term = raft.term();
+    if (!(view.membership == raft.membership())) view.membership = raft.membership();
+  }
 }
 
 void RaftKvWorkload::on_applied(NodeId node, uint64_t group, const proto::RaftEntry& entry) {
   oracle_.observe_applied(group, node, entry);
+  record_write_order(entry);
+}
+
+void RaftKvWorkload::record_write_order(const proto::RaftEntry& entry) {
+  if (entry.type() != proto::RAFT_ENTRY_NORMAL || entry.data().empty()) return;
+  proto::KvCommand command;
+  if (!command.ParseFromString(entry.data())) return;
+  // The first application of a value is where it was written (a retried request that
+  // deduplication skipped reappears later in the log).
+  switch (command.operation_case()) {
+    case proto::KvCommand::kPut: write_order_.value_index.emplace(command.put().value(), entry.index()); break;
+    case proto::KvCommand::kDelete: write_order_.delete_indexes[command.delete_().key()].insert(entry.index()); break;
+    case proto::KvCommand::kCompareAndSet: {
+      const proto::KvCompareAndSet& cas = command.compare_and_set();
+      if (cas.delete_on_match()) {
+        write_order_.delete_indexes[cas.key()].insert(entry.index());
+      } else {
+        write_order_.value_index.emplace(cas.value(), entry.index());
+      }
+      break;
+    }
+    case proto::KvCommand::OPERATION_NOT_SET: break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who leads (ClusterView).
+
+NodeId RaftKvWorkload::leader_of(uint64_t group) const {
+  auto found = group_views_.find(group);
+  if (found == group_views_.end()) return 0;
+  const GroupView& view = found->second;
+  // The leader of the highest term, if the process that said so still runs and has not said
+  // otherwise since.
+  SimNode* node = simulator_->find_node(view.leader);
+  auto replica = view.replicas.find(view.leader);
+  if (node == nullptr || !node->up() || replica == view.replicas.end() || replica->second.role != raft::Role::kLeader ||
+      replica->second.term != view.leader_term || replica->second.incarnation != node->incarnation()) {
+    return 0;
+  }
+  return view.leader;
+}
+
+std::vector<uint64_t> RaftKvWorkload::groups_with_leader() const {
+  std::vector<uint64_t> groups;
+  for (const auto& [group, view] : group_views_) {
+    if (leader_of(group) != 0) groups.push_back(group);
+  }
+  return groups;
+}
+
+std::vector<NodeId> RaftKvWorkload::followers_of(uint64_t group) const {
+  std::vector<NodeId> followers;
+  const NodeId leader = leader_of(group);
+  if (leader == 0) return followers;
+  for (NodeId member : group_views_.at(group).membership.members()) {
+    if (member != leader) followers.push_back(member);
+  }
+  return followers;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,6 +484,7 @@ RaftKvOutcomes RaftKvWorkload::outcomes() const {
   outcomes.leaders = oracle_.leaders_seen();
   outcomes.committed_entries = oracle_.committed_entries();
   outcomes.membership_changes = membership_changes_;
+  outcomes.leadership_transfers = leadership_transfers_;
   return outcomes;
 }
 
@@ -349,6 +516,71 @@ CheckOutcome RaftKvWorkload::check_raft_safety() const {
     outcome.detail += (outcome.detail.empty() ? "" : "; ") + violation;
   }
   return outcome;
+}
+
+void RaftKvWorkload::mark_quiesce_started() {
+  for (const auto& [group, view] : group_views_) {
+    uint64_t& committed = committed_at_quiesce_[group];
+    for (const auto& [node, replica] : view.replicas) committed = std::max(committed, replica.committed);
+  }
+}
+
+void RaftKvWorkload::find_lagging_replicas(const std::map<uint64_t, uint64_t>& committed, const std::string& when) {
+  for (const auto& [group, index] : committed) {
+    const NodeId leader = leader_of(group);
+    if (leader == 0) {
+      catch_up_problems_.push_back("group " + std::to_string(group) + " had no leader " + when);
+      continue;
+    }
+    for (NodeId member : group_views_.at(group).membership.members()) {
+      const auto& replicas = group_views_.at(group).replicas;
+      auto replica = replicas.find(member);
+      const uint64_t applied = replica == replicas.end() ? 0 : replica->second.applied;
+      if (applied >= index) continue;
+      catch_up_problems_.push_back("replica " + std::to_string(member) + " of group " + std::to_string(group) +
+                                   " had applied index " + std::to_string(applied) + ", short of " +
+                                   std::to_string(index) + ", " + when);
+    }
+  }
+}
+
+void RaftKvWorkload::mark_catch_up_deadline() {
+  find_lagging_replicas(committed_at_quiesce_, "half-way through the quiesce phase (what was committed when the faults stopped)");
+}
+
+void RaftKvWorkload::mark_run_ended() {
+  if (!config_.clients_stop_at_quiesce()) return;
+  std::map<uint64_t, uint64_t> leader_committed;
+  for (const auto& [group, view] : group_views_) {
+    if (const NodeId leader = leader_of(group); leader != 0) leader_committed[group] = view.replicas.at(leader).committed;
+  }
+  find_lagging_replicas(leader_committed, "at the end of the idle quiesce phase (all its leader committed)");
+}
+
+CheckOutcome RaftKvWorkload::check_replicas_caught_up() const {
+  CheckOutcome outcome{.check = proto::REPLICAS_CATCH_UP, .passed = catch_up_problems_.empty(), .detail = ""};
+  for (std::size_t i = 0; i < catch_up_problems_.size() && i < 5; ++i) {
+    outcome.detail += (i == 0 ? "" : "; ") + catch_up_problems_[i];
+  }
+  return outcome;
+}
+
+namespace {
+
+CheckOutcome session_outcome(proto::Check check, const std::vector<std::string>& violations) {
+  CheckOutcome outcome{.check = check, .passed = violations.empty(), .detail = ""};
+  for (const std::string& violation : violations) outcome.detail += (outcome.detail.empty() ? "" : "; ") + violation;
+  return outcome;
+}
+
+}  // namespace
+
+CheckOutcome RaftKvWorkload::check_read_your_writes() const {
+  return session_outcome(proto::READ_YOUR_WRITES, check_sessions(history_, write_order_).read_your_writes);
+}
+
+CheckOutcome RaftKvWorkload::check_monotonic_reads() const {
+  return session_outcome(proto::MONOTONIC_READS, check_sessions(history_, write_order_).monotonic_reads);
 }
 
 CheckOutcome RaftKvWorkload::check_liveness(int64_t quiesce_started_at, int64_t ended_at) const {

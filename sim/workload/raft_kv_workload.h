@@ -7,17 +7,26 @@
 //
 // It also observes every replica for the Raft safety oracle (sim/checkers/raft_safety_oracle.h):
 // each Ready's log and role, each applied entry, and each write a client was told succeeded.
+// From the same observations it knows who leads each group (a ClusterView, for leader-aware
+// faults), how far every replica has applied (REPLICAS_CATCH_UP), and at which log index every
+// written value landed (READ_YOUR_WRITES, MONOTONIC_READS).
+//
+// Knobs: RaftTuning fixes the Raft and storage settings; RaftKnobRanges draws some of them per
+// seed instead (knobs()), so a sweep covers configurations as well as schedules.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/kv/kv_client.h"
 #include "core/kv/kv_node.h"
 #include "core/proto/scenario.pb.h"
 #include "sim/checkers/history.h"
 #include "sim/checkers/raft_safety_oracle.h"
 #include "sim/checkers/register_checker.h"
+#include "sim/checkers/session_checker.h"
+#include "sim/cluster_view.h"
 #include "sim/sim_node.h"
 #include "sim/simulator.h"
 
@@ -33,10 +42,11 @@ struct RaftKvOutcomes {
   uint64_t leaders = 0;        // distinct (term, leader) pairs the oracle saw
   uint64_t committed_entries = 0;
   uint64_t membership_changes = 0;
+  uint64_t leadership_transfers = 0;
   std::map<std::string, uint64_t> counters() const;
 };
 
-class RaftKvWorkload final : public replica::RaftObserver {
+class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
  public:
   static constexpr NodeId kFirstClientId = 1001;
   static constexpr NodeId kAdministratorId = 1000;
@@ -44,6 +54,9 @@ class RaftKvWorkload final : public replica::RaftObserver {
   // `faults_end` (global virtual ns): when the fault phase ends and membership churn stops.
   RaftKvWorkload(Simulator& simulator, const proto::RaftKvWorkload& config, std::vector<NodeId> servers,
                  int64_t faults_end);
+
+  // The knobs this seed runs with (those drawn from knob_ranges and those fixed), by name.
+  const std::map<std::string, uint64_t>& knobs() const { return knobs_; }
 
   // What each server node runs at every start.
   BootFunction server_boot_function();
@@ -62,6 +75,21 @@ class RaftKvWorkload final : public replica::RaftObserver {
   CheckOutcome check_raft_safety() const;
   // In the second half of the quiesce phase, every client completed an operation successfully.
   CheckOutcome check_liveness(int64_t quiesce_started_at, int64_t ended_at) const;
+  // Call at the start of the quiesce phase, then at its deadline (the end of its first half), then
+  // at its end: by the deadline every member of every group has applied what the group had
+  // committed when the faults stopped; on an idle cluster (clients_stop_at_quiesce), by the end
+  // every member has applied all its leader committed.
+  void mark_quiesce_started();
+  void mark_catch_up_deadline();
+  void mark_run_ended();
+  CheckOutcome check_replicas_caught_up() const;
+  CheckOutcome check_read_your_writes() const;
+  CheckOutcome check_monotonic_reads() const;
+
+  // ClusterView
+  std::vector<uint64_t> groups_with_leader() const override;
+  NodeId leader_of(uint64_t group) const override;
+  std::vector<NodeId> followers_of(uint64_t group) const override;
 
   // RaftObserver
   void on_ready(NodeId node, const raft::Raft& raft) override;
@@ -71,10 +99,36 @@ class RaftKvWorkload final : public replica::RaftObserver {
   void run_server(Runtime& runtime, const BootContext& context);
   void run_client(Runtime& runtime);
   void run_administrator(Runtime& runtime);
-  // One churn cycle on `group`: remove a voter, re-add it as a learner, promote it.
+  // One churn cycle on `group` (raft_kv_workload.cc): voters removed or demoted, then brought
+  // back, one or two at a time, or one voter replaced by another in a joint change.
   void churn_membership(Runtime& runtime, uint64_t group);
+  void transfer_leadership(Runtime& runtime, uint64_t group);
+  std::unique_ptr<kv::KvClient> administrator_client(Runtime& runtime, uint64_t group);
+  // Whether the group's leader, last seen, is in a plain configuration in which each replica of
+  // `goal` is a voter (true) or a learner (false).
+  bool membership_reached(uint64_t group, const std::vector<std::pair<NodeId, bool>>& goal) const;
   kv::KvNodeOptions node_options(bool bootstrap) const;
+  void draw_knobs();
   uint64_t group_of(const std::string& key) const;
+  // Records where an applied entry put its value, or its delete (for the session checks).
+  void record_write_order(const proto::RaftEntry& entry);
+  // Shortfalls of the members of every group against `committed` (group -> index), by name.
+  void find_lagging_replicas(const std::map<uint64_t, uint64_t>& committed, const std::string& when);
+
+  // What the observer last saw of one replica.
+  struct ReplicaView {
+    raft::Role role = raft::Role::kFollower;
+    uint64_t term = 0;
+    uint64_t committed = 0;
+    uint64_t applied = 0;
+    uint64_t incarnation = 0;  // of the node's process that reported it
+  };
+  struct GroupView {
+    std::map<NodeId, ReplicaView> replicas;
+    NodeId leader = 0;             // the leader of the highest term seen
+    uint64_t leader_term = 0;
+    raft::Membership membership;   // as that leader last reported it
+  };
 
   Simulator* simulator_;
   proto::RaftKvWorkload config_;
@@ -83,12 +137,20 @@ class RaftKvWorkload final : public replica::RaftObserver {
   std::vector<NodeId> client_ids_;
   uint64_t membership_changes_ = 0;
   uint64_t membership_change_failures_ = 0;
+  uint64_t leadership_transfers_ = 0;
   linearizability::History history_;
   RaftSafetyOracle oracle_;
   uint64_t stale_reads_ = 0;
   uint64_t stale_reads_invalid_ = 0;
   std::vector<std::string> stale_read_problems_;
   std::set<std::string> written_values_;
+  std::map<std::string, uint64_t> knobs_;
+  std::map<uint64_t, GroupView> group_views_;
+  WriteOrder write_order_;
+  // REPLICAS_CATCH_UP: the committed prefix when the faults stopped, per group, and what was
+  // found lagging at the deadline and at the end.
+  std::map<uint64_t, uint64_t> committed_at_quiesce_;
+  std::vector<std::string> catch_up_problems_;
 };
 
 }  // namespace cairn::sim

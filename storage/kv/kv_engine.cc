@@ -140,13 +140,14 @@ Result<std::unique_ptr<KvEngine>> KvEngine::open_engine(Runtime& runtime, KvEngi
   connection_options.vfs = options.vfs;
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<SqliteConnection> connection,
                          SqliteConnection::open_database(runtime, std::move(connection_options)));
-  std::unique_ptr<KvEngine> engine(new KvEngine(std::move(connection)));
+  std::unique_ptr<KvEngine> engine(new KvEngine(runtime, std::move(connection)));
   CAIRN_RETURN_IF_ERROR(engine->prepare_schema());
   CAIRN_RETURN_IF_ERROR(engine->load_meta());
   return engine;
 }
 
-KvEngine::KvEngine(std::unique_ptr<SqliteConnection> connection) : connection_(std::move(connection)) {}
+KvEngine::KvEngine(Runtime& runtime, std::unique_ptr<SqliteConnection> connection)
+    : runtime_(&runtime), connection_(std::move(connection)) {}
 
 KvEngine::~KvEngine() {
   statements_.reset();  // finalized before the connection closes
@@ -261,6 +262,8 @@ Status KvEngine::apply_unsynced(const WriteBatch& batch) {
     applied_index_ = batch.applied_index;
   }
   guard.finished();
+  // Committing at once is what apply() does: durable sooner than the caller needs.
+  if (status.ok() && runtime_->buggify("kv_engine.unsynced_batch_committed_at_once")) status = sync_locked();
   return status;
 }
 
@@ -333,6 +336,8 @@ Status KvEngine::collect_garbage(Timestamp watermark) {
   CAIRN_RETURN_IF_ERROR(check_usable());
   if (watermark > kMaxTimestamp) return Status::invalid_argument("watermark exceeds 2^63-1");
   if (watermark <= gc_watermark_) return {};
+  // Collecting less than allowed is always allowed.
+  if (runtime_->buggify("kv_engine.garbage_collected_partly")) watermark = gc_watermark_ + (watermark - gc_watermark_ + 1) / 2;
   Status status = write_transaction([&]() -> Status {
     for (SqliteStatement* statement : {statements_->drop_shadowed_versions.get(), statements_->drop_old_tombstones.get()}) {
       StatementUse use(*statement);

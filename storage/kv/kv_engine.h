@@ -79,7 +79,7 @@ class KvEngine final : public KvStore {
  private:
   struct Statements;
 
-  explicit KvEngine(std::unique_ptr<SqliteConnection> connection);
+  KvEngine(Runtime& runtime, std::unique_ptr<SqliteConnection> connection);
   Status prepare_schema();
   Status load_meta();
   Status check_usable() const;
@@ -90,6 +90,7 @@ class KvEngine final : public KvStore {
   Status write_versions(const WriteBatch& batch);
   Status sync_locked();
 
+  Runtime* runtime_;  // for its fault points
   std::unique_ptr<SqliteConnection> connection_;
   std::unique_ptr<Statements> statements_;
   Mutex mutex_;

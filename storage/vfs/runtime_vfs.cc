@@ -166,6 +166,7 @@ int verify_database_read(FileState& state, uint64_t offset, std::span<std::byte>
                   SQLITE_IOERR_DATA);
     }
     if (verdict != PageVerdict::kValid) {
+      vfs.runtime().probe("vfs.page.checksum_failure_detected");
       ++vfs.mutable_counters().checksum_failures;
       return fail(vfs,
                   Status::corruption("page " + std::to_string(page_number) + " of '" + state.path + "' at offset " +
@@ -493,7 +494,10 @@ int file_sync(sqlite3_file* file, int /*flags: every sync is a full one*/) {
       const int verified = verify_unverified_pages(state);
       if (verified != SQLITE_OK) return verified;
     }
-    Status synced = state.file->sync();
+    Runtime& runtime = state.vfs->runtime();
+    if (runtime.buggify("vfs.sync.slow")) runtime.sleep(milliseconds(5 + runtime.random().uniform(50)));
+    // A failed fsync: SQLite rolls back and the engine refuses writes until it is reopened.
+    Status synced = runtime.buggify("vfs.sync.failed") ? Status::io_error("fsync failed (buggify)") : state.file->sync();
     if (!synced.ok()) return fail(*state.vfs, std::move(synced), SQLITE_IOERR_FSYNC);
     if (!state.directory_sync_pending) return SQLITE_OK;
     Status directory_synced = state.vfs->runtime().file_system().sync_directory(parent_directory(state.path));

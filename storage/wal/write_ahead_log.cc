@@ -75,6 +75,9 @@ Result<std::unique_ptr<WriteAheadLog>> WriteAheadLog::open_log(Runtime& runtime,
   }
   const bool dropped_something =
       report.torn_tail.has_value() || !report.removed_torn_segments.empty() || !report.damaged.empty();
+  if (report.torn_tail.has_value()) runtime.probe("wal.recovery.torn_tail_truncated");
+  if (!report.removed_torn_segments.empty()) runtime.probe("wal.recovery.torn_segment_removed");
+  if (!report.damaged.empty()) runtime.probe("wal.recovery.damaged_batch_salvaged");
   runtime.logger().log(dropped_something ? LogLevel::kWarning : LogLevel::kInfo, "wal", "opened",
                        {{"directory", options.directory}, {"recovery", report.summary()}});
   return std::unique_ptr<WriteAheadLog>(
@@ -152,7 +155,11 @@ Result<uint64_t> WriteAheadLog::append_batch(std::span<const WalRecordInput> rec
 
 void WriteAheadLog::run_writer() {
   while (true) {
-    std::vector<wal::PendingGroup> groups = queue_.take(batch_budget_);
+    // A writer that waits lets more appends gather into one batch; one that takes a single
+    // group writes the smallest batch there is.
+    if (runtime_->buggify("wal.writer.waits_for_more")) runtime_->sleep(milliseconds(1 + runtime_->random().uniform(5)));
+    const uint64_t budget = runtime_->buggify("wal.writer.one_group_per_batch") ? 1 : batch_budget_;
+    std::vector<wal::PendingGroup> groups = queue_.take(budget);
     if (groups.empty()) return;  // the log failed: nothing will be written again
     const Status written = write_batch(groups);
     if (!written.ok()) {
@@ -177,7 +184,9 @@ Status WriteAheadLog::write_batch(std::vector<wal::PendingGroup>& groups) {
   const uint64_t extent = wal::batch_extent(records_length);
   // Roll over to a new segment if this batch would overflow the current one. The current one
   // needs no further sync to be sealed: its last batch was synced before this one was taken.
-  if (!segments_.back()->records.empty() && segments_.back()->end_offset + extent > options_.max_segment_bytes) {
+  if (!segments_.back()->records.empty() &&
+      (segments_.back()->end_offset + extent > options_.max_segment_bytes ||
+       runtime_->buggify("wal.segment.rolled_over_early"))) {
     CAIRN_RETURN_IF_ERROR(start_segment(first_index));
   }
   std::shared_ptr<wal::Segment> segment = segments_.back();
@@ -207,7 +216,10 @@ Status WriteAheadLog::write_batch(std::vector<wal::PendingGroup>& groups) {
 
 Status WriteAheadLog::sync_batch(const wal::Segment& segment, uint64_t record_count) {
   const MonotonicTime started = runtime_->now();
-  const Status synced = segment.file->sync();
+  if (runtime_->buggify("wal.sync.slow")) runtime_->sleep(milliseconds(5 + runtime_->random().uniform(50)));
+  // A failed fsync: the log refuses appends until reopened, as after a real one.
+  const Status synced = runtime_->buggify("wal.sync.failed") ? Status::io_error("fsync failed (buggify)")
+                                                              : segment.file->sync();
   metrics_.fsync_seconds.observe(to_seconds(runtime_->now() - started));
   metrics_.records_per_sync.observe(static_cast<double>(record_count));
   metrics_.syncs.add();
@@ -276,6 +288,8 @@ Status WriteAheadLog::remove_before(uint64_t index) {
   while (true) {
     if (!queue_.failure().ok()) return queue_.failure();
     if (segments_.size() < 2 || segments_[1]->first_index > index) return {};
+    // Old segments may stay longer than asked: removal is a promise of space, not of content.
+    if (runtime_->buggify("wal.segment.removal_deferred")) return {};
     // Out of the list first, so that reads see the new first index at once.
     std::shared_ptr<wal::Segment> removed = segments_.front();
     segments_.erase(segments_.begin());

@@ -109,8 +109,8 @@ TEST(FaultPlan, SwarmDrawsDifferentSubsetsPerSeed) {
     Random random(seed);
     const FaultPlan plan = FaultPlan::choose(profile, {1, 2, 3}, random);
     std::vector<int> on;
-    for (const auto& [kind, fault] : plan.active()) {
-      on.push_back(kind);
+    for (const ActiveFault& fault : plan.active()) {
+      on.push_back(fault.kind);
       EXPECT_GE(fault.rate, 0.1);
       EXPECT_LE(fault.rate, 0.2);
     }

@@ -185,7 +185,7 @@ TEST(SimRuntime, BuggifyIsDeterministicPerSeedAndOffWithoutTheFault) {
         outcomes.push_back(runtime.buggify("site-" + std::to_string(i % 20)));
       }
     });
-    world.simulator.set_buggify_probability(probability);
+    world.simulator.coverage().set_buggify_probability(probability);
     world.start_all();
     world.run_for(seconds(1));
     return outcomes;
