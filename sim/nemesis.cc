@@ -115,7 +115,7 @@ void Nemesis::schedule_tracked(Duration delay, std::function<void()> action) {
 void Nemesis::end_network_episode_after(Duration duration, const ActiveFault& fault, std::function<void()> end) {
   schedule_tracked(duration, [this, name = fault_kind_name(fault.kind), end = std::move(end)] {
     end();
-    simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, 0, hash_text(name));
+    simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, 0, hash_text(name), 0, 0, name);
   });
 }
 
@@ -273,7 +273,7 @@ void Nemesis::swizzle_clog(const ActiveFault& fault, Duration duration) {
       if (found == clogs->end()) return;
       simulator_->network().unclog(found->second);
       clogs->erase(found);
-      simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, node, hash_text(name));
+      simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, node, hash_text(name), 0, 0, name);
     });
   }
 }
@@ -300,7 +300,8 @@ void Nemesis::take_down(const ActiveFault& fault, Duration duration, NodeId targ
       scheduled_unpauses_.erase(target);
       paused_.erase(target);
       simulator_->find_node(target)->unpause();
-      simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, target, hash_text("node_pause"));
+      simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, target, hash_text("node_pause"), 0, 0,
+                                 "node_pause");
     });
     return;
   }
@@ -333,7 +334,7 @@ void Nemesis::heal_all() {
   for (const auto& [target, timer] : scheduled_restarts_) simulator_->cancel(timer);
   scheduled_restarts_.clear();
   while (!down_.empty()) bring_up(*down_.begin());
-  simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, 0, hash_text("all"));
+  simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, 0, hash_text("all"), 0, 0, "all");
 }
 
 }  // namespace cairn::sim

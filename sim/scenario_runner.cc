@@ -11,6 +11,7 @@
 #include "core/runtime/event.h"
 #include "sim/fault_plan.h"
 #include "sim/nemesis.h"
+#include "sim/perfetto_export.h"
 #include "sim/scenario_loader.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_node.h"
@@ -88,10 +89,16 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   report.scenario = scenario.name();
   report.seed = seed;
 
+  // Before the simulator: nodes still record events while the simulator is torn down.
+  std::unique_ptr<PerfettoExport> perfetto;
+  if (!options.perfetto_path.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(perfetto, PerfettoExport::open(options.perfetto_path));
+  }
   Simulator simulator(seed);
   if (!options.trace_log_path.empty() && !simulator.trace().open_log(options.trace_log_path)) {
     return Status::io_error("cannot write the trace log '" + options.trace_log_path + "'");
   }
+  if (perfetto) simulator.trace().add_sink(perfetto.get());
 
   std::vector<NodeId> servers;
   for (NodeId id = 1; id <= server_count(scenario); ++id) servers.push_back(id);
@@ -149,6 +156,13 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
     clients = workload->client_ids();
   }
 
+  if (perfetto) {
+    for (const auto& [id, node] : simulator.nodes()) {
+      const bool server = id <= servers.size();
+      perfetto->name_node(id, (server ? "server " : id == RaftKvWorkload::kAdministratorId ? "administrator " : "client ") +
+                                  std::to_string(id) + " (" + node->region() + ")");
+    }
+  }
   Nemesis nemesis(simulator, plan, servers, clients, raft_kv.get());
   nemesis.apply_clock_faults();
   for (NodeId server : servers) simulator.find_node(server)->start();

@@ -19,6 +19,7 @@ struct RunOptions {
   std::string trace_log_path;          // empty: no event log
   LogLevel log_level = LogLevel::kInfo; // node log lines in the event log from this level up
   std::string history_path;            // empty: no history file (JSON lines, one operation each)
+  std::string perfetto_path;           // empty: no Perfetto (Chrome trace-event JSON) export
 };
 
 struct RunReport {

@@ -2,6 +2,7 @@
 #include "sim/sim_network.h"
 
 #include "sim/fault_plan.h"
+#include "sim/message_description.h"
 #include "sim/sim_node.h"
 #include "sim/simulator.h"
 
@@ -34,9 +35,9 @@ Duration SimNetwork::latency(NodeId from, NodeId to) {
   return delay;
 }
 
-void SimNetwork::drop(NodeId from, NodeId to, const std::string& reason, uint64_t request_id) {
+void SimNetwork::drop(NodeId from, NodeId to, const std::string& reason, uint64_t message_id) {
   ++stats_.dropped[reason];
-  simulator_->trace().record(simulator_->now(), TraceEvent::kDrop, from, to, hash_text(reason), request_id, reason);
+  simulator_->trace().record(simulator_->now(), TraceEvent::kDrop, from, to, hash_text(reason), message_id, reason);
 }
 
 Status SimNetwork::send(NodeId from, proto::Envelope envelope) {
@@ -50,24 +51,29 @@ Status SimNetwork::send(NodeId from, proto::Envelope envelope) {
                                     std::to_string(kMaxMessageBytes));
   }
   ++stats_.sent;
-  simulator_->trace().record(simulator_->now(), TraceEvent::kSend, from, to, envelope.request_id(),
-                             hash_text(envelope.message_type()), envelope.message_type());
+  const uint64_t message_id = ++last_message_id_;
+  Trace& trace = simulator_->trace();
+  trace.record(simulator_->now(), TraceEvent::kSend, from, to, message_id, hash_text(envelope.message_type()),
+               trace.logging() ? describe_envelope(envelope) : std::string());
   if (blocked(from, to)) {
-    drop(from, to, "partition", envelope.request_id());
+    drop(from, to, "partition", message_id);
     return {};
   }
   if (fault(proto::MESSAGE_LOSS)) {
     simulator_->count_fault("message_loss", from, to);
-    drop(from, to, "loss", envelope.request_id());
+    drop(from, to, "loss", message_id);
     return {};
   }
   const Connection connection{.destination_incarnation = destination->incarnation(),
-                              .epoch = connection_epoch(from, to)};
+                              .epoch = connection_epoch(from, to),
+                              .message_id = message_id};
   if (fault(proto::MESSAGE_DUPLICATION)) {
     simulator_->count_fault("message_duplication", from, to);
     ++stats_.duplicated;
-    simulator_->trace().record(simulator_->now(), TraceEvent::kDuplicate, from, to, envelope.request_id());
-    schedule_delivery(from, to, bytes, connection);
+    Connection copy = connection;
+    copy.message_id = ++last_message_id_;
+    trace.record(simulator_->now(), TraceEvent::kDuplicate, from, to, message_id, copy.message_id);
+    schedule_delivery(from, to, bytes, copy);
   }
   schedule_delivery(from, to, std::move(bytes), connection);
   return {};
@@ -93,30 +99,31 @@ void SimNetwork::schedule_delivery(NodeId from, NodeId to, std::string bytes, Co
 void SimNetwork::deliver(NodeId from, NodeId to, const std::string& bytes, Connection connection) {
   proto::Envelope envelope;
   if (!envelope.ParseFromString(bytes)) {
-    drop(from, to, "unparseable", 0);
+    drop(from, to, "unparseable", connection.message_id);
     return;
   }
   if (blocked(from, to)) {
-    drop(from, to, "partition", envelope.request_id());
+    drop(from, to, "partition", connection.message_id);
     return;
   }
   SimNode* destination = simulator_->find_node(to);
   if (destination == nullptr || !destination->up()) {
-    drop(from, to, "node_down", envelope.request_id());
+    drop(from, to, "node_down", connection.message_id);
     return;
   }
   if (destination->incarnation() != connection.destination_incarnation ||
       connection_epoch(from, to) != connection.epoch) {
-    drop(from, to, "connection_reset", envelope.request_id());
+    drop(from, to, "connection_reset", connection.message_id);
     return;
   }
   ++stats_.delivered;
-  simulator_->trace().record(simulator_->now(), TraceEvent::kDeliver, to, from, envelope.request_id(),
-                             hash_text(envelope.message_type()));
-  const ServiceId service = envelope.service();
+  Trace& trace = simulator_->trace();
+  trace.record(simulator_->now(), TraceEvent::kDeliver, to, from, connection.message_id,
+               hash_text(envelope.message_type()), trace.logging() ? describe_envelope(envelope) : std::string());
   Status dispatched = destination->deliver(std::move(envelope));
   if (!dispatched.ok()) {
-    drop(from, to, dispatched.code() == StatusCode::kNotFound ? "no_service" : "paused_buffer_full", service);
+    drop(from, to, dispatched.code() == StatusCode::kNotFound ? "no_service" : "paused_buffer_full",
+         connection.message_id);
   }
 }
 

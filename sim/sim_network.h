@@ -70,6 +70,7 @@ class SimNetwork {
   struct Connection {
     uint64_t destination_incarnation = 0;
     uint64_t epoch = 0;
+    uint64_t message_id = 0;  // names the message in the trace (its send and its delivery)
   };
   struct HeldMessage {
     NodeId from;
@@ -82,7 +83,7 @@ class SimNetwork {
   void schedule_delivery(NodeId from, NodeId to, std::string bytes, Connection connection);
   void deliver(NodeId from, NodeId to, const std::string& bytes, Connection connection);
   uint64_t& connection_epoch(NodeId a, NodeId b);
-  void drop(NodeId from, NodeId to, const std::string& reason, uint64_t request_id);
+  void drop(NodeId from, NodeId to, const std::string& reason, uint64_t message_id);
   bool fault(proto::FaultKind kind);
 
   Simulator* simulator_;
@@ -97,6 +98,7 @@ class SimNetwork {
   std::map<Link, std::vector<HeldMessage>> held_;
   std::map<Link, uint64_t> connection_epochs_;  // (lower id, higher id) -> resets so far
   uint64_t last_episode_ = 0;
+  uint64_t last_message_id_ = 0;
   NetworkStats stats_;
 };
 

@@ -5,6 +5,10 @@
 #include <charconv>
 #include <chrono>
 
+#include <unistd.h>
+
+#include "core/runtime/random.h"
+
 namespace cairn::sim {
 
 std::size_t SweepResult::failed() const {
@@ -32,6 +36,23 @@ bool parse_seed_range(const std::string& text, uint64_t& first, uint64_t& last) 
   }
   return parse(std::string_view(text).substr(0, dots), first) &&
          parse(std::string_view(text).substr(dots + 2), last) && first <= last;
+}
+
+bool parse_fresh_seed_count(const std::string& text, uint64_t& count) {
+  constexpr std::string_view kPrefix = "fresh:";
+  if (!text.starts_with(kPrefix)) return false;
+  const std::string_view digits = std::string_view(text).substr(kPrefix.size());
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+  return error == std::errc() && end == digits.data() + digits.size() && count > 0 && count <= 1'000'000'000;
+}
+
+uint64_t draw_fresh_seed_base() {
+  // The simulator itself never reads a clock; choosing which seeds to run is the caller's business.
+  const auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  const uint64_t mixed = mix64(static_cast<uint64_t>(now) ^ (static_cast<uint64_t>(::getpid()) << 32));
+  constexpr uint64_t kLow = 1'000'000;
+  constexpr uint64_t kHigh = uint64_t{1} << 40;
+  return kLow + mixed % (kHigh - kLow);
 }
 
 SweepResult run_sweep(const proto::Scenario& scenario, const SweepOptions& options) {

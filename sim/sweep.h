@@ -41,4 +41,11 @@ SweepResult run_sweep(const proto::Scenario& scenario, const SweepOptions& optio
 // Parses "A..B" (A <= B) or a single seed "A".
 bool parse_seed_range(const std::string& text, uint64_t& first, uint64_t& last);
 
+// "fresh:N": N seeds from a base that changes on every call (drawn from the wall clock and the
+// process id), for CI sweeps that explore new seeds on every run while each failure still
+// replays by its seed. Sets `count`; false if the text is not of this form.
+bool parse_fresh_seed_count(const std::string& text, uint64_t& count);
+// The first seed of a fresh range: in [1e6, 2^40), never the fixed low seeds of regressions.
+uint64_t draw_fresh_seed_base();
+
 }  // namespace cairn::sim

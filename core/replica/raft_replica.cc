@@ -339,6 +339,12 @@ void RaftReplica::handle_chunk(proto::RaftSnapshotChunk& chunk) {
 
 Status RaftReplica::process_ready() {
   raft::Ready ready = raft_->ready();
+  if (runtime_->logger().enabled(LogLevel::kDebug)) {
+    runtime_->logger().log(LogLevel::kDebug, kComponent, "ready",
+                           {{"group", options_.group}, {"term", raft_->term()}, {"entries", ready.entries.size()},
+                            {"committed", ready.committed_entries.size()}, {"messages", ready.messages.size()},
+                            {"reads", ready.read_states.size()}, {"snapshot", ready.snapshot ? ready.snapshot->index() : 0}});
+  }
   // 1. Persist: the snapshot (state machine first: it describes itself), then entries and state.
   if (ready.snapshot) {
     CAIRN_RETURN_IF_ERROR(install_snapshot(*ready.snapshot, ready.hard_state.value_or(raft_->hard_state())));
@@ -467,6 +473,8 @@ void RaftReplica::start_snapshot_stream(const proto::RaftMessage& message) {
     return;
   }
   auto data = std::make_shared<std::vector<std::string>>(std::move(*chunks));
+  runtime_->logger().log(LogLevel::kDebug, kComponent, "snapshot stream started",
+                         {{"group", options_.group}, {"follower", follower}, {"index", index}, {"chunks", data->size()}});
   fibers_.spawn("raft-snapshot-sender", [this, message, data, follower, index] {
     const auto total = static_cast<uint32_t>(data->size());
     for (uint32_t i = 0; i < total; ++i) {
@@ -545,6 +553,8 @@ Status RaftReplica::maybe_compact() {
   // otherwise bring it back to an index the log no longer continues from.
   CAIRN_RETURN_IF_ERROR(state_machine_->sync());
   CAIRN_ASSIGN_OR_RETURN(proto::RaftSnapshotMetadata metadata, raft_->compact(applied - keep));
+  runtime_->logger().log(LogLevel::kDebug, kComponent, "log compacted",
+                         {{"group", options_.group}, {"through", metadata.index()}});
   CAIRN_RETURN_IF_ERROR(log_store_->save_snapshot(metadata, false, raft_->hard_state()));
   return log_store_->remove_covered_segments();
 }

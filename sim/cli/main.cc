@@ -1,7 +1,7 @@
 // cairn-sim: the simulator's command line.
 //
-//   cairn-sim run SCENARIO --seed N [--json] [--trace-log FILE] [--history FILE]
-//   cairn-sim sweep SCENARIO --seeds A..B [--jobs J] [--json]
+//   cairn-sim run SCENARIO --seed N [--json] [--trace-log FILE] [--perfetto FILE] [--history FILE]
+//   cairn-sim sweep SCENARIO --seeds A..B|fresh:N [--jobs J] [--stop-at-first-failure] [--json]
 //   cairn-sim matrix SCENARIO --seeds A..B [--jobs J]   (storage fault matrix, docs/storage.md)
 //   cairn-sim shrink SCENARIO --seed N [--check NAME] [--out FILE] [--max-runs K] [--json]
 //   cairn-sim check-history FILE --model register|cas-register|kv [--format F] [--max-states N] [--json]
@@ -43,6 +43,7 @@ struct RunFlags {
   bool json = false;
   std::string trace_log;
   std::string history;
+  std::string perfetto;
   std::string log_level = "info";
 };
 
@@ -74,8 +75,13 @@ void add_seed_range_options(CLI::App* command, SeedRangeFlags& flags, const std:
 
 // Parses --seeds (reporting a bad range) and resolves the default of --jobs.
 bool resolve_seed_range(const SeedRangeFlags& flags, uint64_t& first, uint64_t& last, unsigned& jobs) {
-  if (!parse_seed_range(flags.seeds, first, last)) {
-    std::cerr << "cairn-sim: --seeds must be A..B with A <= B (for example 1..100), got '" << flags.seeds << "'\n";
+  if (uint64_t count = 0; parse_fresh_seed_count(flags.seeds, count)) {
+    first = draw_fresh_seed_base();
+    last = first + count - 1;
+    std::cerr << "cairn-sim: fresh seeds " << first << ".." << last << " (a new range on every run; replay any of them with --seed)\n";
+  } else if (!parse_seed_range(flags.seeds, first, last)) {
+    std::cerr << "cairn-sim: --seeds must be A..B with A <= B (for example 1..100), or fresh:N for N seeds from a "
+                 "range that changes on every run, got '" << flags.seeds << "'\n";
     return false;
   }
   jobs = flags.jobs > 0 ? flags.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -94,6 +100,7 @@ int run_command(const RunFlags& flags) {
   RunOptions options;
   options.trace_log_path = flags.trace_log;
   options.history_path = flags.history;
+  options.perfetto_path = flags.perfetto;
   if (!parse_log_level(flags.log_level, options.log_level)) {
     std::cerr << "cairn-sim: --log-level must be debug, info, warning or error\n";
     return kExitBadInput;
@@ -356,13 +363,17 @@ int main(int argc, char** argv) {
   run->add_flag("--json", run_flags.json, "Print exactly one JSON object instead of the human summary");
   run->add_option("--trace-log", run_flags.trace_log, "Write every traced event and node log line to FILE");
   run->add_option("--history", run_flags.history, "Write the client history to FILE (JSON lines, one operation each)");
+  run->add_option("--perfetto", run_flags.perfetto,
+                  "Write the run as Chrome trace-event JSON to FILE: open it in ui.perfetto.dev (nodes as tracks, "
+                  "messages as flows, faults as instants)");
   run->add_option("--log-level", run_flags.log_level, "Node log lines in the trace log from this level: debug|info|warning|error")
       ->check(CLI::IsMember({"debug", "info", "warning", "warn", "error"}));
 
   SweepFlags sweep_flags;
   CLI::App* sweep = app.add_subcommand("sweep", "Run one scenario over a range of seeds, in parallel processes");
   add_seed_range_options(sweep, sweep_flags, "Scenario file (protobuf text format)",
-                         "Seed range A..B, inclusive (for example 1..500)");
+                         "Seed range A..B, inclusive (for example 1..500), or fresh:N: N seeds from a range drawn anew on "
+                         "every run (CI explores new seeds each time; each failure prints its seed)");
   sweep->add_flag("--json", sweep_flags.json, "Print one JSON object with the failing seeds instead of the summary");
   sweep->add_flag("--stop-at-first-failure", sweep_flags.stop_at_first_failure,
                   "Start no further seed once one fails; the lowest failing seed is still found");

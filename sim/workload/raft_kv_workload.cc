@@ -324,8 +324,13 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
     if (cas) written_values_.insert(value);
     const std::size_t index = history_.size();
     history_.push_back(operation);
-    simulator_->trace().record(simulator_->now(), TraceEvent::kClientInvoke, runtime.node_id(), index,
-                               static_cast<uint64_t>(operation.function));
+    Trace& trace = simulator_->trace();
+    const auto consistency_name = [&] { return stale_read ? " stale" : lease_read ? " lease" : read ? " linearizable" : ""; };
+    trace.record(simulator_->now(), TraceEvent::kClientInvoke, runtime.node_id(), index,
+                 static_cast<uint64_t>(operation.function),
+                 0, trace.logging() ? std::string(linearizability::function_name(operation.function)) + " " + key +
+                                          (operation.function == Function::kRead ? "" : " " + value) + consistency_name()
+                                    : std::string());
 
     Outcome outcome = Outcome::kUnknown;
     linearizability::Value observed = operation.value;
@@ -375,8 +380,11 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
     done.complete_time = simulator_->now();
     done.outcome = outcome;
     if (done.function == Function::kRead) done.value = observed;
-    simulator_->trace().record(simulator_->now(), TraceEvent::kClientComplete, runtime.node_id(), index,
-                               static_cast<uint64_t>(outcome), hash_text(observed.value_or("")));
+    trace.record(simulator_->now(), TraceEvent::kClientComplete, runtime.node_id(), index, static_cast<uint64_t>(outcome),
+                 hash_text(observed.value_or("")),
+                 trace.logging() ? std::string(linearizability::outcome_name(outcome)) +
+                                       (done.function == Function::kRead ? " " + linearizability::describe_value(observed) : "")
+                                 : std::string());
   }
 }
 

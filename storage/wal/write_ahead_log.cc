@@ -251,6 +251,8 @@ Status WriteAheadLog::start_segment(uint64_t first_index) {
   if (!created.ok()) return created.status();
   segments_.push_back(std::move(created).value());
   ++counters_.segments_created;
+  runtime_->logger().log(LogLevel::kDebug, "wal", "segment started",
+                         {{"path", segments_.back()->path}, {"first_index", first_index}});
   return {};
 }
 
