@@ -127,6 +127,9 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
     raft_kv = std::make_unique<RaftKvWorkload>(simulator, scenario.workload().raft_kv(), servers,
                                                seconds_to_duration(scenario.duration_seconds()).count());
     boot = raft_kv->server_boot_function();
+    const bool corrupting = plan.enabled(proto::DISK_READ_ERROR) || plan.enabled(proto::DISK_BIT_FLIP) ||
+                            plan.enabled(proto::DISK_MISDIRECTED_WRITE);
+    if (corrupting) raft_kv->excuse_from_catch_up(plan.unreliable_nodes());
   }
   NodeId next_id = 1;
   for (const proto::Region& region : scenario.topology().regions()) {
@@ -175,6 +178,9 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   simulator.run_until(fault_end);
   nemesis.heal_all();
   plan.heal_disk_faults();
+  // Buggify is a fault too: its rare paths include failed syncs and lost replies (FoundationDB
+  // also quiets them once the test's faults are over).
+  simulator.coverage().set_buggify_probability(0);
   if (raft_kv) {
     // REPLICAS_CATCH_UP is judged half-way through the quiesce phase, and (idle) at its end.
     raft_kv->mark_quiesce_started();

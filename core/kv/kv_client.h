@@ -52,6 +52,8 @@ class KvClient {
   std::map<NodeId, Result<proto::KvStatusReply>> status_of(const std::vector<NodeId>& servers, Duration deadline);
 
   uint64_t client_id() const { return options_.client_id; }
+  // The request id of the latest write (deduplication's key, with the client id).
+  uint64_t last_request_id() const { return next_request_id_ - 1; }
   NodeId leader_hint() const { return leader_hint_; }
   uint64_t attempts() const { return attempts_; }
 

@@ -144,6 +144,7 @@ Status RaftReplica::recover() {
   raft_options.random_seed = runtime_->random().next_u64();
   raft_options.fault_points = runtime_;
   raft_ = std::make_unique<raft::Raft>(raft_options, std::move(recovered));
+  last_tick_at_ = runtime_->now();
   refresh_status();
   return Status{};
 }
@@ -204,7 +205,23 @@ Status RaftReplica::transfer_leadership(NodeId target, Duration timeout) {
 void RaftReplica::run_ticker() {
   while (failure_.ok()) {
     runtime_->sleep(options_.tick_interval);
-    (void)inbox_.try_send(Tick{});  // a full inbox skips a tick: time is only a hint to Raft
+    // Only a wake-up: the driver counts the ticks from its clock (advance_clock), so a full
+    // inbox loses no time.
+    (void)inbox_.try_send(Tick{});
+  }
+}
+
+void RaftReplica::advance_clock() {
+  // Raft's time is this node's monotonic clock, not the ticks that happened to be delivered: a
+  // process that was paused (a long GC, a stalled VM) must see the time it lost before it
+  // decides anything — above all before it trusts its lease. Found by the simulator: a leader
+  // paused for a second, unpaused, and served a lease read from before the election that had
+  // replaced it, because it had counted one tick for the whole pause.
+  const MonotonicTime now = runtime_->now();
+  CAIRN_ASSERT(now >= last_tick_at_, "the monotonic clock went back");
+  while (now - last_tick_at_ >= options_.tick_interval) {
+    raft_->tick();
+    last_tick_at_ += options_.tick_interval;
   }
 }
 
@@ -222,6 +239,7 @@ void RaftReplica::run() {
 }
 
 void RaftReplica::handle(Event& event) {
+  advance_clock();
   if (auto* message = std::get_if<proto::RaftMessage>(&event)) {
     if (Status stepped = raft_->step(*message); !stepped.ok()) ++dropped_messages_;
   } else if (auto* chunk = std::get_if<proto::RaftSnapshotChunk>(&event)) {
@@ -240,7 +258,6 @@ void RaftReplica::handle(Event& event) {
       pending_transfer_target_ = transfer->target;
     }
   } else if (std::holds_alternative<Tick>(event)) {
-    raft_->tick();
     // What was applied since the last tick becomes durable in the state machine: one sync per
     // tick instead of one per write (state_machine.h). The log can replay it, so a sync may wait.
     if (!runtime_->buggify("replica.state_machine.sync_postponed")) {

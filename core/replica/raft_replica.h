@@ -4,8 +4,8 @@
 // (raft_log_store.h), send through the network, apply to the StateMachine (state_machine.h)
 // with the applied index in the same transaction, then advance.
 //
-// Inputs reach that fiber through one bounded inbox: messages from peers, ticks from a ticker
-// fiber, and requests from client-facing fibers (proposals, reads, transfers, membership
+// Inputs reach that fiber through one bounded inbox: messages from peers, wake-ups from a ticker
+// fiber (Raft is ticked by this node's clock, however late the driver runs), and requests from client-facing fibers (proposals, reads, transfers, membership
 // changes), which wait on a promise the driver fulfils once the entry is applied or the read
 // may be served. Everything queued when the driver wakes is handled before the next Ready, so
 // concurrent proposals are batched into one write and one append per follower.
@@ -172,6 +172,8 @@ class RaftReplica {
   Status recover();
   void run();
   void run_ticker();
+  // Ticks Raft once for every tick interval of this node's clock since the last tick.
+  void advance_clock();
   void handle(Event& event);
   void handle_proposal(ProposeRequest& request);
   void handle_read(ReadRequest& request);
@@ -204,6 +206,7 @@ class RaftReplica {
   Metrics metrics_;
   uint64_t dropped_messages_ = 0;
   uint64_t next_read_context_ = 0;
+  MonotonicTime last_tick_at_{};
   std::map<uint64_t, PendingProposal> pending_proposals_;                    // log index ->
   std::map<std::string, std::shared_ptr<Promise<uint64_t>>> pending_reads_;  // context ->
   std::multimap<uint64_t, std::shared_ptr<Promise<uint64_t>>> reads_waiting_for_apply_;

@@ -17,9 +17,9 @@ struct KeyFloor {
   uint64_t read = 0;
 };
 
-bool has_delete_after(const WriteOrder& order, const std::string& key, uint64_t index) {
+bool has_delete_since(const WriteOrder& order, const std::string& key, uint64_t index) {
   auto found = order.delete_indexes.find(key);
-  return found != order.delete_indexes.end() && found->second.upper_bound(index) != found->second.end();
+  return found != order.delete_indexes.end() && found->second.lower_bound(index) != found->second.end();
 }
 
 void report(std::vector<std::string>& list, std::string text) {
@@ -35,7 +35,7 @@ std::string read_text(const Operation& read) {
 void judge_read(const Operation& read, std::optional<uint64_t> index, const WriteOrder& order, KeyFloor& floor,
                 SessionViolations& violations) {
   const auto precedes = [&](uint64_t bound) {
-    return index.has_value() ? *index < bound : bound > 0 && !has_delete_after(order, read.key, bound);
+    return index.has_value() ? *index < bound : bound > 0 && !has_delete_since(order, read.key, bound);
   };
   if (precedes(floor.own_write)) {
     report(violations.read_your_writes, read_text(read) + ", older than its own write at index " +
@@ -58,8 +58,10 @@ SessionViolations check_sessions(const linearizability::History& history, const 
     if (operation.outcome != Outcome::kOk || operation.complete_time == linearizability::kNeverCompleted) continue;
     KeyFloor& floor = floors[{operation.process, operation.key}];
     if (operation.function != Function::kRead) {
-      auto acknowledged = order.acknowledged_index.find(position);
-      if (acknowledged != order.acknowledged_index.end()) floor.own_write = std::max(floor.own_write, acknowledged->second);
+      auto acknowledged = order.acknowledged_request.find(position);
+      if (acknowledged == order.acknowledged_request.end()) continue;
+      auto applied = order.request_index.find(acknowledged->second);
+      if (applied != order.request_index.end()) floor.own_write = std::max(floor.own_write, applied->second);
       continue;
     }
     if (!operation.value.has_value()) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "sim/checkers/history.h"
@@ -29,9 +30,13 @@ namespace cairn::sim {
 struct WriteOrder {
   std::map<std::string, uint64_t> value_index;                 // written value -> log index
   std::map<std::string, std::set<uint64_t>> delete_indexes;    // key -> indexes of its deletes
-  // The index of an acknowledged write or delete, by its position in the history (the reply
-  // said where it was committed).
-  std::map<std::size_t, uint64_t> acknowledged_index;
+  // A request: (group, client id, request id), as deduplication knows it.
+  using Request = std::tuple<uint64_t, uint64_t, uint64_t>;
+  // Where each request was first applied. Not the reply's index: a retried request is answered
+  // from deduplication at the retry's index, later in the log.
+  std::map<Request, uint64_t> request_index;
+  // The request of each acknowledged write or delete, by its position in the history.
+  std::map<std::size_t, Request> acknowledged_request;
 };
 
 struct SessionViolations {

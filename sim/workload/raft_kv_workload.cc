@@ -366,7 +366,7 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
         outcome = reply->result().succeeded() ? Outcome::kOk : Outcome::kFail;
         if (outcome == Outcome::kOk) {
           oracle_.observe_acknowledged(group_of(key), reply->index(), reply->term());
-          write_order_.acknowledged_index[index] = reply->index();
+          write_order_.acknowledged_request[index] = {group_of(key), client.client_id(), client.last_request_id()};
           last_seen[key] = operation.function == Function::kDelete ? linearizability::Value{} : operation.value;
         } else {
           last_seen[key] = reply->result().found() ? linearizability::Value(reply->result().current())
@@ -410,15 +410,18 @@ void RaftKvWorkload::on_ready(NodeId node, const raft::Raft& raft) {
 
 void RaftKvWorkload::on_applied(NodeId node, uint64_t group, const proto::RaftEntry& entry) {
   oracle_.observe_applied(group, node, entry);
-  record_write_order(entry);
+  record_write_order(group, entry);
 }
 
-void RaftKvWorkload::record_write_order(const proto::RaftEntry& entry) {
+void RaftKvWorkload::record_write_order(uint64_t group, const proto::RaftEntry& entry) {
   if (entry.type() != proto::RAFT_ENTRY_NORMAL || entry.data().empty()) return;
   proto::KvCommand command;
   if (!command.ParseFromString(entry.data())) return;
-  // The first application of a value is where it was written (a retried request that
-  // deduplication skipped reappears later in the log).
+  // The first application of a request, or a value, is where it was written (a retried request
+  // that deduplication skipped reappears later in the log).
+  if (command.request_id() != 0) {
+    write_order_.request_index.emplace(WriteOrder::Request{group, command.client_id(), command.request_id()}, entry.index());
+  }
   switch (command.operation_case()) {
     case proto::KvCommand::kPut: write_order_.value_index.emplace(command.put().value(), entry.index()); break;
     case proto::KvCommand::kDelete: write_order_.delete_indexes[command.delete_().key()].insert(entry.index()); break;
@@ -541,6 +544,7 @@ void RaftKvWorkload::find_lagging_replicas(const std::map<uint64_t, uint64_t>& c
       continue;
     }
     for (NodeId member : group_views_.at(group).membership.members()) {
+      if (excused_from_catch_up_.contains(member)) continue;
       const auto& replicas = group_views_.at(group).replicas;
       auto replica = replicas.find(member);
       const uint64_t applied = replica == replicas.end() ? 0 : replica->second.applied;
