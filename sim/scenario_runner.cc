@@ -181,14 +181,9 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
   // Buggify is a fault too: its rare paths include failed syncs and lost replies (FoundationDB
   // also quiets them once the test's faults are over).
   simulator.coverage().set_buggify_probability(0);
-  if (raft_kv) {
-    // REPLICAS_CATCH_UP is judged half-way through the quiesce phase, and (idle) at its end.
-    raft_kv->mark_quiesce_started();
-    simulator.run_until(fault_end + (end - fault_end) / 2);
-    raft_kv->mark_catch_up_deadline();
-  }
+  if (raft_kv) raft_kv->mark_quiesce_started();
   simulator.run_until(end);
-  if (raft_kv) raft_kv->mark_run_ended();
+  if (raft_kv) raft_kv->mark_run_ended();  // REPLICAS_CATCH_UP: the quiesce phase is its bound
 
   if (raft_kv) {
     raft_kv->stop();

@@ -315,17 +315,13 @@ void RaftReplica::handle_read(ReadRequest& request) {
 void RaftReplica::handle_chunk(proto::RaftSnapshotChunk& chunk) {
   if (chunk.chunks() == 0 || chunk.chunk() >= chunk.chunks() || chunk.to() != runtime_->node_id()) return;
   IncomingSnapshot& stream = incoming_snapshots_[chunk.from()];
-  if (chunk.chunk() == 0) {
+  const auto stream_of = [](uint64_t term, uint64_t index) { return std::pair{term, index}; };
+  if (stream_of(chunk.term(), chunk.snapshot_index()) < stream_of(stream.term, stream.index)) return;  // a stale one
+  if (stream.term != chunk.term() || stream.index != chunk.snapshot_index() || stream.chunks != chunk.chunks()) {
     stream = IncomingSnapshot{.from = chunk.from(), .term = chunk.term(), .index = chunk.snapshot_index(),
-                              .chunks = chunk.chunks(), .bytes = 0, .data = {}};
+                              .chunks = chunk.chunks(), .bytes = 0, .parts = {}, .message = std::nullopt};
   }
-  // Chunks arrive in order on one stream; anything else (a gap, another stream) voids it, and
-  // the leader retries after its timeout.
-  if (stream.term != chunk.term() || stream.index != chunk.snapshot_index() || stream.chunks != chunk.chunks() ||
-      stream.data.size() != chunk.chunk()) {
-    incoming_snapshots_.erase(chunk.from());
-    return;
-  }
+  if (stream.parts.contains(chunk.chunk())) return;  // a duplicate
   stream.bytes += chunk.data().size();
   if (stream.bytes > options_.max_snapshot_bytes) {
     incoming_snapshots_.erase(chunk.from());
@@ -333,22 +329,27 @@ void RaftReplica::handle_chunk(proto::RaftSnapshotChunk& chunk) {
                            {{"from", chunk.from()}});
     return;
   }
-  stream.data.push_back(std::move(*chunk.mutable_data()));
-  if (stream.data.size() < stream.chunks) return;
+  stream.parts.emplace(chunk.chunk(), std::move(*chunk.mutable_data()));
+  if (chunk.has_message()) stream.message = chunk.message();
+  if (stream.parts.size() < stream.chunks) return;
+  // Every chunk is here (the map holds chunks 0..chunks-1, in order); the stream ends either way.
   IncomingSnapshot complete = std::move(stream);
   incoming_snapshots_.erase(chunk.from());
-  if (Status verified = state_machine_->verify_snapshot(complete.data); !verified.ok()) {
+  ReceivedSnapshot received{.index = complete.index, .data = {}};
+  received.data.reserve(complete.parts.size());
+  for (auto& [number, data] : complete.parts) received.data.push_back(std::move(data));
+  if (Status verified = state_machine_->verify_snapshot(received.data); !verified.ok()) {
     runtime_->logger().log(LogLevel::kWarning, kComponent, "received snapshot failed verification",
                            {{"from", complete.from}, {"error", verified.to_string()}});
     return;
   }
-  if (!chunk.has_message() || chunk.message().type() != proto::RAFT_SNAPSHOT ||
-      chunk.message().snapshot().index() != complete.index) {
+  if (!complete.message || complete.message->type() != proto::RAFT_SNAPSHOT ||
+      complete.message->snapshot().index() != complete.index) {
     return;
   }
-  received_snapshot_ = std::move(complete);
+  received_snapshot_ = std::move(received);
   runtime_->probe("replica.snapshot.received");
-  if (Status stepped = raft_->step(chunk.message()); !stepped.ok()) ++dropped_messages_;
+  if (Status stepped = raft_->step(*complete.message); !stepped.ok()) ++dropped_messages_;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@
 // concurrent proposals are batched into one write and one append per follower.
 //
 // Snapshots travel in chunks (kv.proto RaftSnapshotChunk) beside the RAFT_SNAPSHOT message; the
-// follower verifies every chunk, then steps the message, and installs the data only if Raft
-// decides to. A stream that does not complete within a timeout is reported as failed, and Raft
+// follower gathers them in any order (a network reorders and duplicates; a stream that had to
+// arrive in order was voided by one late chunk, and a lagging follower could never catch up),
+// verifies the whole, then steps the message, and installs the data only if Raft decides to. A stream that does not complete within a timeout is reported as failed, and Raft
 // retries.
 //
 // Failure: an error persisting or applying is fatal for this incarnation of the replica (its
@@ -146,12 +147,20 @@ class RaftReplica {
     uint64_t term = 0;
     std::shared_ptr<Promise<ProposalOutcome>> promise;
   };
+  // A snapshot stream being received: its chunks by number, as they come (in any order, some
+  // twice), and the RAFT_SNAPSHOT message the last chunk carries.
   struct IncomingSnapshot {
     NodeId from = 0;
     uint64_t term = 0;
     uint64_t index = 0;
     uint32_t chunks = 0;
     std::size_t bytes = 0;
+    std::map<uint32_t, std::string> parts;
+    std::optional<proto::RaftMessage> message;
+  };
+  // A complete, verified snapshot waiting for Raft to install it.
+  struct ReceivedSnapshot {
+    uint64_t index = 0;
     std::vector<std::string> data;
   };
 
@@ -211,7 +220,7 @@ class RaftReplica {
   std::map<std::string, std::shared_ptr<Promise<uint64_t>>> pending_reads_;  // context ->
   std::multimap<uint64_t, std::shared_ptr<Promise<uint64_t>>> reads_waiting_for_apply_;
   std::map<NodeId, IncomingSnapshot> incoming_snapshots_;
-  std::optional<IncomingSnapshot> received_snapshot_;  // complete and verified, not yet installed
+  std::optional<ReceivedSnapshot> received_snapshot_;
   std::shared_ptr<Promise<bool>> pending_transfer_;
   NodeId pending_transfer_target_ = 0;
   FiberScope fibers_;  // last: destroyed (cancelled) first, while everything above still lives

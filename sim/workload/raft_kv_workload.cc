@@ -556,11 +556,8 @@ void RaftKvWorkload::find_lagging_replicas(const std::map<uint64_t, uint64_t>& c
   }
 }
 
-void RaftKvWorkload::mark_catch_up_deadline() {
-  find_lagging_replicas(committed_at_quiesce_, "half-way through the quiesce phase (what was committed when the faults stopped)");
-}
-
 void RaftKvWorkload::mark_run_ended() {
+  find_lagging_replicas(committed_at_quiesce_, "at the end of the quiesce phase (what was committed when the faults stopped)");
   if (!config_.clients_stop_at_quiesce()) return;
   std::map<uint64_t, uint64_t> leader_committed;
   for (const auto& [group, view] : group_views_) {

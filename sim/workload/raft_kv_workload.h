@@ -75,16 +75,14 @@ class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
   CheckOutcome check_raft_safety() const;
   // In the second half of the quiesce phase, every client completed an operation successfully.
   CheckOutcome check_liveness(int64_t quiesce_started_at, int64_t ended_at) const;
-  // Call at the start of the quiesce phase, then at its deadline (the end of its first half), then
-  // at its end: by the deadline every member of every group has applied what the group had
-  // committed when the faults stopped; on an idle cluster (clients_stop_at_quiesce), by the end
-  // every member has applied all its leader committed.
   // Replicas on these servers are not judged by REPLICAS_CATCH_UP: their disks were corrupted
   // (latent errors, bit flips, misdirected writes), and a replica whose log cannot be read back
   // stays down until it is replaced, which the simulator does not do yet.
   void excuse_from_catch_up(std::set<NodeId> servers) { excused_from_catch_up_ = std::move(servers); }
+  // Call at the start of the quiesce phase and at its end: by the end every member of every group
+  // has applied what the group had committed when the faults stopped, and on an idle cluster
+  // (clients_stop_at_quiesce) all its leader committed.
   void mark_quiesce_started();
-  void mark_catch_up_deadline();
   void mark_run_ended();
   CheckOutcome check_replicas_caught_up() const;
   CheckOutcome check_read_your_writes() const;
@@ -152,7 +150,7 @@ class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
   std::map<uint64_t, GroupView> group_views_;
   WriteOrder write_order_;
   // REPLICAS_CATCH_UP: the committed prefix when the faults stopped, per group, and what was
-  // found lagging at the deadline and at the end.
+  // found lagging at the end.
   std::map<uint64_t, uint64_t> committed_at_quiesce_;
   std::vector<std::string> catch_up_problems_;
   std::set<NodeId> excused_from_catch_up_;
