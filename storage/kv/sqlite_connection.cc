@@ -66,11 +66,16 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open_database(Runtim
 Status SqliteConnection::configure(const SqliteConnectionOptions& options) {
   // Exclusive locking first: it is what lets a VFS without shared memory or real locks work.
   CAIRN_RETURN_IF_ERROR(execute("PRAGMA locking_mode=EXCLUSIVE"));
-  sqlite3_stmt* statement = nullptr;
-  CAIRN_RETURN_IF_ERROR(check(sqlite3_prepare_v2(database_, "PRAGMA page_count", -1, &statement, nullptr), "preparing"));
-  const int stepped = sqlite3_step(statement);
-  const int64_t pages = stepped == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : -1;
-  sqlite3_finalize(statement);
+  // Finalized on every way out: check() rethrows a crash that struck inside SQLite even when the
+  // call itself succeeded, and a statement left behind makes the close a deferred one, with the
+  // database still open through a VFS about to be destroyed (found by the power-loss property
+  // of the key-value engine once it crashed within microseconds of an open).
+  sqlite3_stmt* raw_statement = nullptr;
+  const int prepared = sqlite3_prepare_v2(database_, "PRAGMA page_count", -1, &raw_statement, nullptr);
+  const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> statement(raw_statement, &sqlite3_finalize);
+  CAIRN_RETURN_IF_ERROR(check(prepared, "preparing"));
+  const int stepped = sqlite3_step(statement.get());
+  const int64_t pages = stepped == SQLITE_ROW ? sqlite3_column_int64(statement.get(), 0) : -1;
   CAIRN_RETURN_IF_ERROR(check(stepped, "reading the page count"));
   if (pages == 0) {
     // A new database: make room for the page checksums before the first page exists.

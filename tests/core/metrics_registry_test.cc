@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/metrics/metrics_registry.h"
+#include "tests/support/reaching_property.h"
 
 namespace cairn::metrics {
 namespace {
@@ -209,7 +210,7 @@ TEST(MetricsRegistry, NamesWithColonsAndUnderscoresAreValid) {
 // the number of observations, each bucket holds exactly the observations <= its bound, and
 // sum() is their sum. Bounds and observations are multiples of 1/8 in overlapping ranges, and
 // some runs observe the bounds themselves, so that values equal to a bound are common.
-RC_GTEST_PROP(Histogram, CumulativeBucketsCountAndSumMatchTheObservations, ()) {
+RC_GTEST_PROP_CASES(Histogram, CumulativeBucketsCountAndSumMatchTheObservations, 500, ()) {
   const auto bound_steps = *rc::gen::container<std::vector<int>>(rc::gen::inRange(1, 40));
   std::vector<double> bounds;
   double bound = -20;

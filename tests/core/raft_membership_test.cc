@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/raft/membership.h"
+#include "tests/support/reaching_property.h"
 
 namespace cairn::proto {
 // How RapidCheck prints a failing case.
@@ -596,7 +597,7 @@ void check_error(const Membership& before, const proto::RaftMembershipChange& ch
   }
 }
 
-RC_GTEST_PROP(MembershipProperty, RandomChangesKeepTheInvariantsAndRoundTrip, ()) {
+RC_GTEST_PROP_CASES(MembershipProperty, RandomChangesKeepTheInvariantsAndRoundTrip, 1000, ()) {
   const auto start = *rc::gen::element(Membership{}, Membership::of({1}), Membership::of({1, 2, 3}, {4}));
   const auto changes = *rc::gen::container<std::vector<proto::RaftMembershipChange>>(change_generator());
   Membership current = start;
@@ -654,7 +655,7 @@ std::size_t count_in(const ReplicaSet& voters, const std::function<bool(ReplicaI
   return static_cast<std::size_t>(std::count_if(voters.begin(), voters.end(), predicate));
 }
 
-RC_GTEST_PROP(MembershipProperty, CommittedIndexIsTheLargestAcknowledgedByAMajorityOfEachSet, ()) {
+RC_GTEST_PROP_CASES(MembershipProperty, CommittedIndexIsTheLargestAcknowledgedByAMajorityOfEachSet, 1000, ()) {
   const Membership membership = *quorum_membership_generator();
   const auto acks = *rc::gen::container<std::vector<uint64_t>>(10, rc::gen::inRange<uint64_t>(0, 12));
   const auto acknowledged = [&](ReplicaId id) { return acks.at(id); };
@@ -669,7 +670,7 @@ RC_GTEST_PROP(MembershipProperty, CommittedIndexIsTheLargestAcknowledgedByAMajor
                         [&](const ReplicaSet* voters) { return !majority_holds(*voters, committed + 1); }));
 }
 
-RC_GTEST_PROP(MembershipProperty, VoteResultMatchesTheDefinition, ()) {
+RC_GTEST_PROP_CASES(MembershipProperty, VoteResultMatchesTheDefinition, 1000, ()) {
   const Membership membership = *quorum_membership_generator();
   // Per replica 1..9: 0 no vote yet, 1 granted, 2 rejected.
   const auto ballots = *rc::gen::container<std::vector<int>>(10, rc::gen::inRange(0, 3));
@@ -692,7 +693,7 @@ RC_GTEST_PROP(MembershipProperty, VoteResultMatchesTheDefinition, ()) {
   RC_TAG(result == VoteResult::kWon ? "won" : result == VoteResult::kLost ? "lost" : "pending");
 }
 
-RC_GTEST_PROP(MembershipProperty, ActiveQuorumMatchesTheDefinition, ()) {
+RC_GTEST_PROP_CASES(MembershipProperty, ActiveQuorumMatchesTheDefinition, 1000, ()) {
   const Membership membership = *quorum_membership_generator();
   const auto active = *replica_subset_generator();
   const auto recently_active = [&](ReplicaId id) { return active.contains(id); };

@@ -4,6 +4,7 @@
 #include <rapidcheck/gtest.h>
 
 #include "net/frame_codec.h"
+#include "tests/support/reaching_property.h"
 
 namespace cairn::net {
 namespace {
@@ -18,8 +19,7 @@ proto::Envelope make_envelope(uint64_t id, const std::string& payload) {
   return envelope;
 }
 
-RC_GTEST_PROP(FrameCodec, EnvelopesSurviveArbitrarySplits,
-              (const std::vector<std::string>& payloads, const std::vector<uint8_t>& cut_sizes)) {
+RC_GTEST_PROP_CASES(FrameCodec, EnvelopesSurviveArbitrarySplits, 500, (const std::vector<std::string>& payloads, const std::vector<uint8_t>& cut_sizes)) {
   std::string stream;
   for (std::size_t i = 0; i < payloads.size(); ++i) encode_frame(make_envelope(i + 1, payloads[i]), stream);
   FrameDecoder decoder;

@@ -13,6 +13,7 @@
 #include "sim/checkers/history_file.h"
 #include "sim/checkers/json_reader.h"
 #include "sim/checkers/linearizability_checker.h"
+#include "tests/support/reaching_property.h"
 
 namespace cairn::sim::linearizability {
 namespace {
@@ -321,11 +322,11 @@ void parse_every_way(const std::string& text) {
   }
 }
 
-RC_GTEST_PROP(HistoryFileFuzz, RandomBytesNeverCrash, ()) {
+RC_GTEST_PROP_CASES(HistoryFileFuzz, RandomBytesNeverCrash, 1000, ()) {
   parse_every_way(*rc::gen::container<std::string>(rc::gen::arbitrary<char>()));
 }
 
-RC_GTEST_PROP(HistoryFileFuzz, DamagedValidFilesNeverCrash, ()) {
+RC_GTEST_PROP_CASES(HistoryFileFuzz, DamagedValidFilesNeverCrash, 1000, ()) {
   const std::vector<std::string> seeds = {
       std::string(kJepsenLog),
       "[{:process 0, :type :invoke, :f :cas, :value [1 2]} {:process 0, :type :ok, :f :cas, :value [1 2]}\n"

@@ -15,6 +15,7 @@
 #include "sim/checkers/linearization_search.h"
 #include "sim/checkers/linearized_set.h"
 #include "sim/checkers/visited_configurations.h"
+#include "tests/support/reaching_property.h"
 
 namespace cairn::sim::linearizability {
 namespace {
@@ -363,7 +364,7 @@ TEST(LinearizedSet, PrefixShapedSetsEncodeCompactly) {
   EXPECT_LE(encoding.size(), 5u);  // ones, one literal word, ones
 }
 
-RC_GTEST_PROP(LinearizedSet, EncodingIsInjective, ()) {
+RC_GTEST_PROP_CASES(LinearizedSet, EncodingIsInjective, 500, ()) {
   const auto first = *rc::gen::container<std::vector<bool>>(200, rc::gen::arbitrary<bool>());
   auto second = first;
   const auto flip = *rc::gen::inRange<std::size_t>(0, 200);
@@ -381,7 +382,7 @@ RC_GTEST_PROP(LinearizedSet, EncodingIsInjective, ()) {
   RC_ASSERT(encode(first) != encode(second));
 }
 
-RC_GTEST_PROP(LinearizedSet, EncodingAfterEditsEqualsAFreshSetsEncoding, ()) {
+RC_GTEST_PROP_CASES(LinearizedSet, EncodingAfterEditsEqualsAFreshSetsEncoding, 500, ()) {
   // encode() keeps bounds between calls; edits in any order must not make them stale.
   constexpr std::size_t kCapacity = 400;
   LinearizedSet edited(kCapacity);
@@ -485,7 +486,7 @@ rc::Gen<SearchOperation> small_operation() {
   });
 }
 
-RC_GTEST_PROP(LinearizationSearch, AgreesWithBruteForceOnSmallHistories, ()) {
+RC_GTEST_PROP_CASES(LinearizationSearch, AgreesWithBruteForceOnSmallHistories, 500, ()) {
   // Full-size ranges from the first test on (RapidCheck otherwise starts with tiny values).
   const auto count = *rc::gen::resize(100, rc::gen::inRange<std::size_t>(0, 8));
   const auto operations =
@@ -578,7 +579,7 @@ GeneratedRun generate_run(int processes, int operations, int keys, int values, b
   return run;
 }
 
-RC_GTEST_PROP(Linearizability, ExecutedHistoriesAreAlwaysLinearizable, ()) {
+RC_GTEST_PROP_CASES(Linearizability, ExecutedHistoriesAreAlwaysLinearizable, 500, ()) {
   const int processes = *rc::gen::inRange(1, 8);
   const int operations = *rc::gen::inRange(1, 120);
   const int keys = *rc::gen::inRange(1, 4);
@@ -588,7 +589,7 @@ RC_GTEST_PROP(Linearizability, ExecutedHistoriesAreAlwaysLinearizable, ()) {
   RC_ASSERT(result->verdict == Verdict::kLinearizable);
 }
 
-RC_GTEST_PROP(Linearizability, ACorruptedReadInASequentialHistoryIsAlwaysCaught, ()) {
+RC_GTEST_PROP_CASES(Linearizability, ACorruptedReadInASequentialHistoryIsAlwaysCaught, 500, ()) {
   const int operations = *rc::gen::inRange(2, 100);
   GeneratedRun run = generate_run(*rc::gen::inRange(1, 5), operations, *rc::gen::inRange(1, 3), 5, false, false);
   std::vector<std::size_t> reads;

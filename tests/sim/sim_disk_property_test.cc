@@ -10,6 +10,7 @@
 #include "sim/fault_plan.h"
 #include "sim/sim_disk.h"
 #include "sim/simulator.h"
+#include "tests/support/reaching_property.h"
 
 namespace cairn::sim {
 namespace {
@@ -99,7 +100,7 @@ std::vector<std::byte> crash_after(const std::vector<DiskOperation>& operations,
   return (*reopened)->current;
 }
 
-RC_GTEST_PROP(SimDisk, WithoutTornWritesACrashLeavesExactlyTheSyncedImage, ()) {
+RC_GTEST_PROP_CASES(SimDisk, WithoutTornWritesACrashLeavesExactlyTheSyncedImage, 500, ()) {
   const auto operations = *rc::gen::container<std::vector<DiskOperation>>(operation_generator());
   const FaultPlan plan = plan_with(proto::FAULT_KIND_UNSPECIFIED, 0);
   Expectation expectation;
@@ -107,7 +108,7 @@ RC_GTEST_PROP(SimDisk, WithoutTornWritesACrashLeavesExactlyTheSyncedImage, ()) {
   RC_ASSERT(after == expectation.synced);
 }
 
-RC_GTEST_PROP(SimDisk, WithTornWritesEachSectorIsWhollyOldOrWhollyNew, ()) {
+RC_GTEST_PROP_CASES(SimDisk, WithTornWritesEachSectorIsWhollyOldOrWhollyNew, 500, ()) {
   const auto operations = *rc::gen::container<std::vector<DiskOperation>>(operation_generator());
   const double survival = *rc::gen::element(0.1, 0.5, 0.9);
   const FaultPlan plan = plan_with(proto::DISK_TORN_WRITE, survival);

@@ -34,6 +34,7 @@
 #include "storage/wal/write_ahead_log.h"
 #include "tests/sim/sim_harness.h"
 #include "tests/storage/wal_tagged_records.h"
+#include "tests/support/reaching_property.h"
 
 namespace cairn {
 namespace {
@@ -664,16 +665,20 @@ bool check_open_log(WriteAheadLog& log, PropertyModel& model) {
   return true;
 }
 
-RC_GTEST_PROP(WalReadBackProperty, RandomFaultsNeverLoseAnAcknowledgedRecordSilently, ()) {
+// Most cases must strike the fault they are about: a case whose appends all went untouched
+// checks nothing the other tests do not.
+RC_REACHING_PROP(WalReadBackProperty, RandomFaultsNeverLoseAnAcknowledgedRecordSilently, "a fault struck", 0.9, 100, ()) {
   const uint64_t seed = *rc::gen::inRange<uint64_t>(1, 1'000'000'000);
   const auto kind = *rc::gen::element(proto::DISK_BIT_FLIP, proto::DISK_MISDIRECTED_WRITE);
-  const double rate = *rc::gen::inRange(50, 500) / 1000.0;
+  // Rates, rounds and crash times high enough that most cases write, and are struck, before
+  // their first crash (measured: with 1 round and crashes from 0 µs, 39 % were never struck).
+  const double rate = *rc::gen::inRange(150, 600) / 1000.0;
   const auto rounds = *rc::gen::container<std::vector<Round>>(
-      static_cast<std::size_t>(*rc::gen::inRange(1, 12)),
+      static_cast<std::size_t>(*rc::gen::inRange(2, 12)),
       rc::gen::build<Round>(rc::gen::set(&Round::appenders, rc::gen::inRange(1, 6)),
                             rc::gen::set(&Round::appends_each, rc::gen::inRange(1, 6)),
                             rc::gen::set(&Round::crash, rc::gen::arbitrary<bool>()),
-                            rc::gen::set(&Round::crash_after_us, rc::gen::inRange<uint32_t>(0, 4000))));
+                            rc::gen::set(&Round::crash_after_us, rc::gen::inRange<uint32_t>(500, 6000))));
   const WalOptions options{.max_record_bytes = 16 * 1024, .max_segment_bytes = 8 * wal::kBlockSize};
   CorruptibleWalNode node(seed);
   node.aim(kind, rate);
@@ -729,7 +734,7 @@ RC_GTEST_PROP(WalReadBackProperty, RandomFaultsNeverLoseAnAcknowledgedRecordSile
       RC_FAIL(all);
     }
   }
-  RC_CLASSIFY(node.faults_struck(sim::fault_kind_name(kind)) == 0, "no fault struck");
+  RC_CLASSIFY(node.faults_struck(sim::fault_kind_name(kind)) > 0, "a fault struck");
   RC_CLASSIFY(model.corruption_reported, "corruption reported");
   RC_CLASSIFY(!model.corruption_reported, "every acknowledged record intact");
 }
