@@ -2,6 +2,8 @@
 #   make run    install missing packages, configure, build, run the quickstart simulation
 #   make test   the same set-up, then the whole test suite (ctest)
 #   make cluster  the same set-up, then a local 3-node cluster in the foreground (tools/local-cluster.sh)
+#   make mutants  build every deliberate bug of tools/mutants and sweep each until the simulator
+#                 catches it (MUTANTS="a b" for some; MUTANT_SEEDS=N, default 2000): docs/simulation.md
 # Options: SANITIZE=1 builds with ASan+UBSan into build-asan/; WERROR=1 turns warnings into errors.
 
 SANITIZE ?= 0
@@ -23,7 +25,7 @@ endif
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCAIRN_SANITIZE=$(SANITIZE) -DCAIRN_WERROR=$(WERROR)
 GENERATOR = $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: run test build configure deps bench cluster clean
+.PHONY: run test build configure deps bench cluster mutants clean
 
 run: build
 	$(BUILD_DIR)/bin/cairn-sim run scenarios/quickstart.textproto --seed $(SEED)
@@ -33,6 +35,12 @@ test: build
 
 cluster: build
 	BUILD_DIR=$(BUILD_DIR) bash tools/local-cluster.sh
+
+MUTANTS ?=
+MUTANT_SEEDS ?= 2000
+mutants: build
+	cmake --build $(BUILD_DIR) --target cairn-mutants -j $(JOBS)
+	bash tools/mutants/run.sh --build-dir $(BUILD_DIR) --seeds $(MUTANT_SEEDS) --jobs $(JOBS) $(MUTANTS)
 
 bench: build
 	$(BUILD_DIR)/bin/cairn-bench-runtime

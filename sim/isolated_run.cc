@@ -28,21 +28,34 @@ struct Child {
   uint64_t seed = 0;
 };
 
-// The report line is read only after the child exits, so it must fit the pipe's buffer.
+// The report line is read only after the child exits, so it must fit the pipe's buffer (64 KiB:
+// a few details, the counters of some hundred probes and sites).
 constexpr std::size_t kMaxDetailBytes = 2000;
+// Separators within the details field: between a check and its detail, and after each detail.
+constexpr char kCheckSeparator = '\x1f';
+constexpr char kDetailSeparator = '\x1e';
+
+// A detail on one line of the pipe: bounded, without the separators of the line.
+std::string flatten_detail(std::string detail) {
+  if (detail.size() > kMaxDetailBytes) detail = detail.substr(0, kMaxDetailBytes) + "...";
+  for (char& c : detail) {
+    if (c == '\n' || c == '\t' || c == kDetailSeparator || c == kCheckSeparator) c = ' ';
+  }
+  return detail;
+}
 
 std::string outcome_line(const Result<RunReport>& report) {
   if (!report.ok()) return "0\t\tsetup\t" + report.status().to_string();
   std::string failed;
   std::string detail;
+  std::string details;  // every failed check's detail: check \x1f detail \x1e ...
   for (const CheckOutcome& check : report->checks) {
     if (check.passed) continue;
     failed += (failed.empty() ? "" : ",") + check_name(check.check);
     if (detail.empty()) detail = check.detail;
+    details += check_name(check.check) + kCheckSeparator + flatten_detail(check.detail) + kDetailSeparator;
   }
-  if (detail.size() > kMaxDetailBytes) detail = detail.substr(0, kMaxDetailBytes) + "...";
-  std::replace(detail.begin(), detail.end(), '\n', ' ');
-  std::replace(detail.begin(), detail.end(), '\t', ' ');
+  detail = flatten_detail(detail);
   std::string counters;
   auto add_counter = [&](const std::string& name, uint64_t count) {
     counters += (counters.empty() ? "" : ",") + name + "=" + std::to_string(count);
@@ -52,7 +65,7 @@ std::string outcome_line(const Result<RunReport>& report) {
   for (const auto& [probe, count] : report->probes) add_counter("probe." + probe, count);
   for (const auto& [site, count] : report->buggify_fired) add_counter("buggify." + site, count);
   return std::string(report->ok ? "1" : "0") + "\t" + format_hash(report->trace_hash) + "\t" + failed + "\t" + detail +
-         "\t" + counters;
+         "\t" + counters + "\t" + details;
 }
 
 // The exit status of a child stopped by its CPU-time limit (timeout(1)'s, for the same reason).
@@ -159,7 +172,7 @@ SeedOutcome parse_child_output(uint64_t seed, const std::string& output, int sta
     return outcome;
   }
   std::vector<std::string> fields = split(output.substr(0, output.size() - 1), '\t');
-  while (fields.size() < 5) fields.emplace_back();
+  while (fields.size() < 6) fields.emplace_back();
   outcome.ok = fields[0] == "1";
   outcome.trace_hash = fields[1];
   for (const std::string& check : split(fields[2], ',')) {
@@ -167,6 +180,10 @@ SeedOutcome parse_child_output(uint64_t seed, const std::string& output, int sta
   }
   outcome.detail = fields[3];
   outcome.counters = parse_counters(fields[4]);
+  for (const std::string& entry : split(fields[5], kDetailSeparator)) {
+    const std::size_t separator = entry.find(kCheckSeparator);
+    if (separator != std::string::npos) outcome.failure_details[entry.substr(0, separator)] = entry.substr(separator + 1);
+  }
   return outcome;
 }
 

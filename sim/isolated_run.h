@@ -25,6 +25,7 @@ struct SeedOutcome {
   std::string trace_hash = {};
   std::vector<std::string> failed_checks = {};
   std::string detail = {};              // first failure's explanation, or how it crashed
+  std::map<std::string, std::string> failure_details = {};  // every failed check's explanation
   // The workload's outcome counters, "injected.<fault>", "probe.<name>" and "buggify.<site>"
   // counts (empty if the run crashed).
   std::map<std::string, uint64_t> counters = {};

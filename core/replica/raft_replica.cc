@@ -399,9 +399,6 @@ Status RaftReplica::process_ready() {
     } else {
       send_message(message);
     }
-    // Moments the nemesis may strike at: what these promise is durable now.
-    if (message.type() == proto::RAFT_VOTE_RESPONSE && !message.reject()) runtime_->probe("replica.vote.sent");
-    if (message.type() == proto::RAFT_APPEND_RESPONSE && !message.reject()) runtime_->probe("replica.append.acknowledged");
   }
   // 3. Apply.
   if (!ready.committed_entries.empty()) {
@@ -467,6 +464,10 @@ Status RaftReplica::install_snapshot(const proto::RaftSnapshotMetadata& snapshot
 }
 
 void RaftReplica::send_message(const proto::RaftMessage& message) {
+  // Moments the nemesis may strike at, just after a promise left this node: what it promises
+  // must be durable by now (if a driver sent it early, the crash that follows shows it).
+  if (message.type() == proto::RAFT_VOTE_RESPONSE && !message.reject()) runtime_->probe("replica.vote.sent");
+  if (message.type() == proto::RAFT_APPEND_RESPONSE && !message.reject()) runtime_->probe("replica.append.acknowledged");
   proto::Envelope envelope;
   envelope.set_destination(message.to());
   envelope.set_service(services::kRaft);

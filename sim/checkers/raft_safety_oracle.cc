@@ -17,6 +17,8 @@ uint64_t raft_entry_hash(const proto::RaftEntry& entry) {
 }
 
 void RaftSafetyOracle::violation(std::string text) {
+  // The same violation is seen again at every Ready of the replicas that show it: once is enough.
+  if (std::find(violations_.begin(), violations_.end(), text) != violations_.end()) return;
   if (violations_.size() < kMaxViolations) violations_.push_back(std::move(text));
 }
 

@@ -59,6 +59,7 @@ struct SweepFlags : SeedRangeFlags {
   bool json = false;
   bool stop_at_first_failure = false;
   std::string failures_dir = "sweep-failures";
+  bool histories = true;
 };
 
 // Registers the shared options on `command`.
@@ -208,7 +209,8 @@ int sweep_command(const SweepFlags& flags) {
   const std::size_t failed = result.failed();
   const FailureHistoryOptions history_options{
       .directory = flags.failures_dir, .jobs = jobs, .seed_time_limit_seconds = flags.seed_time_limit};
-  if (Status recorded = record_failure_histories(*scenario, history_options, result); !recorded.ok()) {
+  if (Status recorded = flags.histories ? record_failure_histories(*scenario, history_options, result) : Status{};
+      !recorded.ok()) {
     std::cerr << "cairn-sim: " << recorded.message() << "\n";
   }
   const std::map<std::string, Reached> probes = reached_across(result, "probe.");
@@ -250,6 +252,9 @@ int sweep_command(const SweepFlags& flags) {
       for (const std::string& check : outcome.failed_checks) json.value(check);
       json.end_array();
       json.key("detail").value(outcome.detail);
+      json.key("details").begin_object();
+      for (const auto& [check, detail] : outcome.failure_details) json.key(check).value(detail);
+      json.end_object();
       json.key("replay").value(replay_command(flags.scenario_path, outcome.seed));
       json.key("history").value(outcome.history_path);
       if (!outcome.history_note.empty()) json.key("history_note").value(outcome.history_note);
@@ -377,6 +382,8 @@ int main(int argc, char** argv) {
   sweep->add_flag("--json", sweep_flags.json, "Print one JSON object with the failing seeds instead of the summary");
   sweep->add_flag("--stop-at-first-failure", sweep_flags.stop_at_first_failure,
                   "Start no further seed once one fails; the lowest failing seed is still found");
+  sweep->add_flag("!--no-histories", sweep_flags.histories,
+                  "Do not run failing seeds again to write their client histories (proofs and mutant sweeps)");
   sweep->add_option("--failures-dir", sweep_flags.failures_dir,
                     "Where the client histories of failing seeds are written (default ./sweep-failures)");
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <unistd.h>
 
 #include "tests/support/sloppy_register.h"
@@ -93,6 +94,55 @@ TEST(CairnSimCli, SweepReportsFailingSeedsWithReplayCommands) {
   Outcome clean = cairn_sim("sweep " + kQuickstart + " --seeds 1..4 --jobs 2 --json");
   EXPECT_EQ(clean.exit_code, 0) << clean.output;
   EXPECT_NE(clean.output.find("\"runs\":4,\"passed\":4,\"failed\":0"), std::string::npos) << clean.output;
+}
+
+TEST(CairnSimCli, FreshSeedsAreANewRangeOnEveryRunAndSayWhichOneRan) {
+  const auto range_of = [](const std::string& output) {
+    std::smatch match;
+    EXPECT_TRUE(std::regex_search(output, match, std::regex("fresh seeds ([0-9]+)\\.\\.([0-9]+)"))) << output;
+    return match.size() == 3 ? std::pair{std::stoull(match[1]), std::stoull(match[2])} : std::pair{0ull, 0ull};
+  };
+  const Outcome first = cairn_sim("sweep " + kQuickstart + " --seeds fresh:2 --jobs 2 --json");
+  const Outcome second = cairn_sim("sweep " + kQuickstart + " --seeds fresh:2 --jobs 2 --json");
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  const auto [low, high] = range_of(first.output);
+  EXPECT_EQ(high, low + 1);
+  EXPECT_GE(low, 1'000'000u) << "never the fixed low seeds";
+  EXPECT_NE(range_of(second.output), range_of(first.output));
+  EXPECT_NE(first.output.find("\"first_seed\":" + std::to_string(low)), std::string::npos) << first.output;
+  EXPECT_EQ(cairn_sim("sweep " + kQuickstart + " --seeds fresh:0").exit_code, 2);
+  EXPECT_EQ(cairn_sim("sweep " + kQuickstart + " --seeds fresh:x").exit_code, 2);
+}
+
+TEST(CairnSimCli, ASweepFailsWhenARequiredProbeIsNeverHit) {
+  const std::string path = ::testing::TempDir() + "/probes-" + std::to_string(::getpid()) + ".textproto";
+  std::ifstream quickstart(kQuickstart);
+  std::stringstream text;
+  text << quickstart.rdbuf() << "\nrequired_probes: \"no.such.probe\"\n";
+  std::ofstream(path) << text.str();
+  const Outcome missing = cairn_sim("sweep " + path + " --seeds 1..2 --jobs 2");
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("NEVER HIT: no.such.probe"), std::string::npos) << missing.output;
+  const Outcome json = cairn_sim("sweep " + path + " --seeds 1..2 --jobs 2 --json");
+  EXPECT_NE(json.output.find("\"missing_probes\":[\"no.such.probe\"]"), std::string::npos) << json.output;
+  std::ofstream(path) << text.str().substr(0, text.str().find("required_probes"))
+                      << "required_probes: \"kv.state_machine.duplicate_request_skipped\"\n";
+  // quickstart runs the register, which has no such probe: still never hit.
+  EXPECT_EQ(cairn_sim("sweep " + path + " --seeds 1..2 --jobs 2").exit_code, 1);
+}
+
+TEST(CairnSimCli, StopAtFirstFailureFindsTheLowestFailingSeed) {
+  const std::string path = ::testing::TempDir() + "/stop-" + std::to_string(::getpid()) + ".textproto";
+  std::ofstream(path) << cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/1, /*write_quorum=*/1);
+  const std::string failures = " --failures-dir " + ::testing::TempDir() + "/stop-failures-" + std::to_string(::getpid());
+  const Outcome all = cairn_sim("sweep " + path + " --seeds 1..6 --jobs 2 --json" + failures);
+  const Outcome stopped = cairn_sim("sweep " + path + " --seeds 1..6 --jobs 2 --json --stop-at-first-failure" + failures);
+  std::smatch lowest;
+  ASSERT_TRUE(std::regex_search(all.output, lowest, std::regex("\"failures\":\\[\\{\"seed\":([0-9]+)"))) << all.output;
+  EXPECT_NE(stopped.output.find("\"first_failing_seed\":" + lowest[1].str()), std::string::npos) << stopped.output;
+  std::smatch runs;
+  ASSERT_TRUE(std::regex_search(stopped.output, runs, std::regex("\"runs\":([0-9]+)")));
+  EXPECT_LE(std::stoull(runs[1]), std::stoull(lowest[1]) + 1) << "at most one seed beyond the first failure (two jobs)";
 }
 
 }  // namespace

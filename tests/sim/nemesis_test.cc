@@ -1,6 +1,11 @@
 // The nemesis: every episodic fault kind is injected when its plan enables it, respects the
-// limits on down and unreliable nodes, and heal_all() ends every episode.
+// limits on down and unreliable nodes, and heal_all() ends every episode; swizzle-clogging clogs
+// a subset one by one and frees it; aimed faults strike the leader or a follower the cluster
+// view names; probe-triggered faults strike the server that hit the probe, and only then.
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
 
 #include "core/runtime/event.h"
 #include "sim/nemesis.h"
@@ -11,12 +16,15 @@ namespace {
 
 using testing::World;
 
-FaultPlan episodes(proto::FaultKind kind, uint32_t max_down) {
+FaultPlan episodes(proto::FaultKind kind, uint32_t max_down, proto::FaultTarget target = proto::ANY_SERVER,
+                   const std::string& on_probe = {}, double rate = 120) {
   proto::FaultProfile profile;
   proto::Fault* fault = profile.add_faults();
   fault->set_kind(kind);
-  fault->mutable_rate()->set_min(120);
-  fault->mutable_rate()->set_max(120);
+  fault->set_target(target);
+  fault->set_on_probe(on_probe);
+  fault->mutable_rate()->set_min(rate);
+  fault->mutable_rate()->set_max(rate);
   fault->mutable_duration_ms()->set_min(200);
   fault->mutable_duration_ms()->set_max(2000);
   fault->mutable_magnitude()->set_min(-1000);
@@ -55,7 +63,7 @@ TEST_P(NemesisKinds, InjectsWithinLimitsAndHealsCompletely) {
   const std::string name = fault_kind_name(kind);
   ASSERT_GT(world.simulator.fault_counts().count(name), 0u) << name << " was never injected";
   EXPECT_LE(most_down, 2u) << "max_down_nodes exceeded";
-  const bool network_kind = name.rfind("partition", 0) == 0 || name.rfind("clog", 0) == 0;
+  const bool network_kind = name.rfind("partition", 0) == 0 || name.rfind("clog", 0) == 0 || name == "swizzle_clog";
   EXPECT_EQ(saw_blocked_link, network_kind);
   nemesis.heal_all();
   for (NodeId id = 1; id <= 5; ++id) {
@@ -72,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(AllEpisodes, NemesisKinds,
                          ::testing::Values(proto::PARTITION_SYMMETRIC, proto::PARTITION_ASYMMETRIC,
                                            proto::PARTITION_ISOLATE_NODE, proto::PARTITION_MAJORITY_MINORITY,
                                            proto::CLOG_LINK, proto::CLOG_NODE, proto::NODE_CRASH, proto::NODE_PAUSE,
-                                           proto::NODE_WIPE, proto::CLOCK_STEP),
+                                           proto::NODE_WIPE, proto::CLOCK_STEP, proto::SWIZZLE_CLOG),
                          [](const auto& test) { return fault_kind_name(test.param); });
 
 TEST(Nemesis, WipesOnlyUnreliableNodes) {
@@ -93,6 +101,142 @@ TEST(Nemesis, WipesOnlyUnreliableNodes) {
   world.run_for(seconds(1));
   ASSERT_FALSE(wiped.empty());
   for (NodeId node : wiped) EXPECT_TRUE(plan.unreliable(node)) << "node " << node << " was wiped";
+}
+
+// A cluster view that names one leader and its followers, as a raft_kv workload would.
+class FixedView final : public ClusterView {
+ public:
+  explicit FixedView(NodeId leader) : leader_(leader) {}
+  std::vector<uint64_t> groups_with_leader() const override { return {1}; }
+  NodeId leader_of(uint64_t) const override { return leader_; }
+  std::vector<NodeId> followers_of(uint64_t) const override {
+    std::vector<NodeId> followers;
+    for (NodeId id = 1; id <= 5; ++id) {
+      if (id != leader_) followers.push_back(id);
+    }
+    return followers;
+  }
+
+ private:
+  NodeId leader_;
+};
+
+void wait_forever(Runtime&, const BootContext&) {
+  Event forever;
+  forever.wait();
+}
+
+// Which servers an aimed fault took down over a minute.
+std::set<NodeId> struck_by(proto::FaultKind kind, proto::FaultTarget target, const ClusterView& view) {
+  const FaultPlan plan = episodes(kind, 1, target);
+  World world(44, 5, wait_forever, &plan);
+  Nemesis nemesis(world.simulator, plan, {1, 2, 3, 4, 5}, {}, &view);
+  world.start_all();
+  nemesis.start(seconds(60).count());
+  std::set<NodeId> struck;
+  for (int step = 0; step < 600; ++step) {
+    world.run_for(milliseconds(100));
+    for (NodeId id = 1; id <= 5; ++id) {
+      if (!world.node(id).up() || world.node(id).paused()) struck.insert(id);
+    }
+  }
+  return struck;
+}
+
+TEST(Nemesis, AimedFaultsStrikeTheLeaderOrItsFollowers) {
+  const FixedView view(3);
+  EXPECT_EQ(struck_by(proto::NODE_CRASH, proto::LEADER, view), std::set<NodeId>{3});
+  EXPECT_EQ(struck_by(proto::NODE_PAUSE, proto::LEADER, view), std::set<NodeId>{3});
+  const std::set<NodeId> followers = struck_by(proto::NODE_CRASH, proto::FOLLOWER, view);
+  EXPECT_FALSE(followers.contains(3));
+  EXPECT_GE(followers.size(), 3u) << "a random follower each time";
+}
+
+TEST(Nemesis, SwizzleClogsASubsetOneByOneAndFreesIt) {
+  const FaultPlan plan = episodes(proto::SWIZZLE_CLOG, 2);
+  World world(45, 5, wait_forever, &plan);
+  Nemesis nemesis(world.simulator, plan, {1, 2, 3, 4, 5}, {});
+  world.start_all();
+  nemesis.start(seconds(20).count());
+  std::set<std::size_t> clogged_counts;
+  for (int step = 0; step < 2000; ++step) {
+    world.run_for(milliseconds(10));
+    std::size_t clogged = 0;
+    for (NodeId id = 1; id <= 5; ++id) {
+      const NodeId other = id == 1 ? 2 : 1;
+      if (world.simulator.network().clogged(id, other) && world.simulator.network().clogged(other, id)) ++clogged;
+    }
+    clogged_counts.insert(clogged);
+  }
+  // Nodes are clogged and unclogged one at a time, so the count passes through several values.
+  EXPECT_GE(clogged_counts.size(), 3u);
+  EXPECT_GT(world.simulator.fault_counts().count("swizzle_clog"), 0u);
+  nemesis.heal_all();
+  for (NodeId id = 1; id <= 5; ++id) {
+    for (NodeId other = 1; other <= 5; ++other) EXPECT_FALSE(world.simulator.network().clogged(id, other));
+  }
+}
+
+TEST(Nemesis, AFaultOnAProbeStrikesTheServerThatHitIt) {
+  // Server 2 hits the probe once, at 3 s; nobody else ever does.
+  const FaultPlan plan = episodes(proto::NODE_CRASH, 2, proto::ANY_SERVER, "test.moment", 1.0);
+  std::map<NodeId, int64_t> crashed_at;
+  World world(46, 5, [](Runtime& runtime, const BootContext& context) {
+    if (runtime.node_id() == 2 && context.incarnation == 1) {
+      runtime.sleep(seconds(3));
+      runtime.probe("test.moment");
+    }
+    Event forever;
+    forever.wait();
+  }, &plan);
+  Nemesis nemesis(world.simulator, plan, {1, 2, 3, 4, 5}, {});
+  world.start_all();
+  nemesis.start(seconds(10).count());
+  for (int step = 0; step < 100; ++step) {
+    world.run_for(milliseconds(100));
+    for (NodeId id = 1; id <= 5; ++id) {
+      if (!world.node(id).up() && !crashed_at.contains(id)) crashed_at[id] = world.simulator.now();
+    }
+  }
+  ASSERT_EQ(crashed_at.size(), 1u);
+  EXPECT_EQ(crashed_at.begin()->first, 2u);
+  EXPECT_LE(crashed_at.begin()->second, seconds(3).count() + milliseconds(100).count()) << "at once, not later";
+  EXPECT_EQ(world.simulator.coverage().probe_hits().at("test.moment"), 1u);
+}
+
+TEST(Nemesis, ProbesStopTriggeringOnceHealed) {
+  const FaultPlan plan = episodes(proto::NODE_CRASH, 2, proto::ANY_SERVER, "test.moment", 1.0);
+  World world(47, 3, [](Runtime& runtime, const BootContext&) {
+    while (true) {
+      runtime.sleep(milliseconds(100));
+      runtime.probe("test.moment");
+    }
+  }, &plan);
+  Nemesis nemesis(world.simulator, plan, {1, 2, 3}, {});
+  world.start_all();
+  nemesis.start(seconds(5).count());
+  world.run_for(seconds(1));
+  nemesis.heal_all();
+  world.run_for(seconds(5));
+  for (NodeId id = 1; id <= 3; ++id) EXPECT_TRUE(world.node(id).up()) << "node " << id;
+}
+
+TEST(FaultPlan, FaultsOfOneKindMayDifferInTargetAndTrigger) {
+  proto::FaultProfile profile;
+  for (proto::FaultTarget target : {proto::ANY_SERVER, proto::LEADER}) {
+    proto::Fault* fault = profile.add_faults();
+    fault->set_kind(proto::NODE_CRASH);
+    fault->set_target(target);
+    fault->mutable_rate()->set_min(1);
+    fault->mutable_rate()->set_max(1);
+  }
+  profile.mutable_faults(1)->set_on_probe("raft.vote.granted");
+  Random random(1);
+  const FaultPlan plan = FaultPlan::choose(profile, {1, 2, 3}, random);
+  ASSERT_EQ(plan.active().size(), 2u);
+  EXPECT_EQ(plan.active()[0].name(), "node_crash");
+  EXPECT_EQ(plan.active()[1].name(), "node_crash@leader@raft.vote.granted");
+  EXPECT_EQ(plan.find(proto::NODE_CRASH), &plan.active()[0]) << "the plain one";
 }
 
 TEST(FaultPlan, SwarmDrawsDifferentSubsetsPerSeed) {

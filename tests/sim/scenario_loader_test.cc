@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "sim/scenario_loader.h"
+#include "sim/scenario_runner.h"
 
 namespace cairn::sim {
 namespace {
@@ -143,9 +144,28 @@ TEST(ScenarioLoader, NotANumberIsRejectedEverywhere) {
 }
 
 TEST(ScenarioLoader, BoundaryValuesThatAreAcceptedAlsoRun) {
-  auto scenario = parse_scenario(kMinimal + "faults { faults { kind: CLOCK_DRIFT magnitude { min: 100000 max: 100000 } } }\n",
-                                 "drift");
-  EXPECT_TRUE(scenario.ok()) << scenario.status().message();
+  // The largest values the loader accepts must also be values a run survives: a limit that
+  // parses and then crashes the simulator is no limit.
+  for (const std::string& fault : {
+           std::string("faults { kind: CLOCK_DRIFT magnitude { min: 100000 max: 100000 } }"),
+           std::string("faults { kind: CLOCK_DRIFT magnitude { min: -100000 max: -100000 } }"),
+           std::string("faults { kind: CLOCK_OFFSET magnitude { min: -86400000 max: 86400000 } }"),
+           std::string("faults { kind: CLOCK_STEP rate { min: 6000 max: 6000 } magnitude { min: -86400000 max: 86400000 } }"),
+           std::string("faults { kind: MESSAGE_REORDER rate { min: 1 max: 1 } magnitude { min: 60000 max: 60000 } }"),
+           std::string("faults { kind: NODE_PAUSE rate { min: 6000 max: 6000 } duration_ms { min: 1 max: 3600000 } }"),
+           std::string("faults { kind: BUGGIFY rate { min: 1 max: 1 } }"),
+       }) {
+    SCOPED_TRACE(fault);
+    std::string text = kMinimal + "faults { " + fault + " }\n";
+    text.replace(text.find("duration_seconds: 5"), 19, "duration_seconds: 1 quiesce_seconds: 1");
+    auto scenario = parse_scenario(text, "boundary");
+    ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+    Result<RunReport> report = run_scenario(*scenario, 1, RunOptions{});
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_GT(report->events, 0u);
+    EXPECT_NEAR(report->sim_seconds, 2.0, 1e-9) << "the run ends when its phases do";
+    EXPECT_FALSE(report->faults.empty()) << "the fault at its limit was injected";
+  }
 }
 
 TEST(ScenarioLoader, RatesTooSmallToEverFireAreRejected) {

@@ -33,8 +33,6 @@ if [ ${#mutants[@]} -eq 0 ]; then
 fi
 
 field() { sed -n "s/^$2: *//p" "tools/mutants/$1.mutant" | head -1; }
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
 
 printf '| mutant | file | scenario | seeds to first failure | caught by |\n|---|---|---|---|---|\n'
 missed=0
@@ -46,8 +44,7 @@ for name in "${mutants[@]}"; do
   [ -x "$binary" ] || { echo "run.sh: $binary is not built (make mutants builds it)" >&2; exit 2; }
   scenario=$(field "$name" scenario)
   json=$("$binary" sweep "scenarios/$scenario.textproto" --seeds "1..$seeds" --jobs "$jobs" \
-           --seed-time-limit "$seed_time_limit" --stop-at-first-failure --json \
-           --failures-dir "$scratch" 2>/dev/null || true)
+           --seed-time-limit "$seed_time_limit" --stop-at-first-failure --json --no-histories 2>/dev/null || true)
   first=$(printf '%s' "$json" | sed -n 's/.*"first_failing_seed":\([0-9]*\).*/\1/p')
   if [ -z "$first" ]; then
     missed=$((missed + 1))
@@ -55,18 +52,22 @@ for name in "${mutants[@]}"; do
     continue
   fi
   firsts+=("$first")
-  # The first failure's checks, or how it crashed, and the start of its explanation.
-  failure=$(printf '%s' "$json" | sed -n 's/.*"failures":\[{\([^]]*\]\),"detail":"\([^"]\{0,60\}\).*/\1|\2/p')
-  checks=$(printf '%s' "${failure%%|*}" | sed -n 's/.*"failed_checks":\[\(.*\)\]/\1/p' | tr -d '"')
-  detail=${failure#*|}
-  if printf '%s' "$json" | grep -q '"failures":\[{"seed":[0-9]*,"crashed":true'; then checks="crash"; fi
+  # The first failure's checks, or how it crashed, and the start of its explanation (JSON
+  # escapes and table bars taken out).
+  first_failure=$(printf '%s' "$json" | sed -n 's/.*"failures":\[{\(.*\)/\1/p')
+  checks=$(printf '%s' "$first_failure" | sed -n 's/^[^]]*"failed_checks":\[\([^]]*\)\].*/\1/p' | tr -d '"' | sed 's/,/, /g')
+  detail=$(printf '%s' "$first_failure" | sed -n 's/^[^]]*\],"detail":"//p' | sed 's/\\"/"/g; s/\\n/ /g; s/|/\//g' |
+           cut -c1-70)
+  if printf '%s' "$first_failure" | grep -q '^"seed":[0-9]*,"crashed":true'; then checks="crash"; fi
   printf '| %s | `%s` | %s | %s | %s: %s… |\n' "$name" "$(field "$name" file)" "$scenario" "$first" \
     "${checks:-?}" "$detail"
 done
 
-if [ ${#firsts[@]} -gt 0 ]; then
-  median=$(printf '%s\n' "${firsts[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
-  printf '\n%d of %d mutants caught within %s seeds; median seeds to first failure %s\n' \
-    "${#firsts[@]}" "${#mutants[@]}" "$seeds" "$median"
-fi
+# The median over every mutant swept, a mutant never caught counting as more than the budget.
+for ((i = 0; i < missed; ++i)); do firsts+=("$((seeds + 1))"); done
+median=$(printf '%s\n' "${firsts[@]}" | sort -n | awk -v budget="$seeds" '
+  {a[NR] = $1}
+  END {m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print (m > budget ? "more than " budget : m)}')
+printf '\n%d of %d mutants caught within %s seeds; median seeds to first failure: %s\n' \
+  "$(( ${#mutants[@]} - missed ))" "${#mutants[@]}" "$seeds" "$median"
 [ "$missed" -eq 0 ]
