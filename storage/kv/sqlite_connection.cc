@@ -66,6 +66,10 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open_database(Runtim
 Status SqliteConnection::configure(const SqliteConnectionOptions& options) {
   // Exclusive locking first: it is what lets a VFS without shared memory or real locks work.
   CAIRN_RETURN_IF_ERROR(execute("PRAGMA locking_mode=EXCLUSIVE"));
+  // Before the first read, which may roll a hot journal back while the journal mode is still the
+  // default: a size limit of 0 makes that rollback truncate the journal instead of zeroing its
+  // header and leaving another transaction's records behind.
+  CAIRN_RETURN_IF_ERROR(execute("PRAGMA journal_size_limit=0"));
   // Finalized on every way out: check() rethrows a crash that struck inside SQLite even when the
   // call itself succeeded, and a statement left behind makes the close a deferred one, with the
   // database still open through a VFS about to be destroyed (found by the power-loss property

@@ -197,9 +197,10 @@ uint32_t sqlite_record_checksum(uint32_t nonce, std::span<const std::byte> page)
 // whose checksum does not match as the end of the journal, and stops rolling back there — so a
 // damaged record inside the journal would silently leave a transaction half rolled back. Every
 // record SQLite reads must therefore be whole: the page passes its own checksum, carries the page
-// number the record claims, and the record checksum matches. The engine runs the journal in
-// TRUNCATE mode, so the file never holds stale records of an earlier transaction, and SQLite reads
-// only records its transaction wrote (or, after a crash, records the synced header counts).
+// number the record claims, and the record checksum matches. A journal this connection writes
+// is checked against its shadow instead (adopt_journal_as_shadow: stale bytes past its own
+// records are what the file holds, and a rollback may read them); these record checks judge
+// only a journal left by a crash, where SQLite reads each header and the records it counts.
 int verify_journal_read(FileState& state, uint64_t offset, std::span<std::byte> data) {
   static constexpr unsigned char kJournalMagic[8] = {0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7};
   if (state.journal_shadow) {
@@ -435,6 +436,24 @@ void repair_journal(FileState& state) {
   state.journal_shadow.reset();  // the file and the shadow disagree: stop trusting either
 }
 
+// SQLite starts every journal of its own with a write at offset 0. A journal that was not empty
+// when this connection opened it (a hot journal, rolled back and zeroed rather than truncated,
+// or one whose truncate failed) may still hold another transaction's records past what this
+// one writes, and a rollback of a last segment whose record count is still 0 reads to the end of
+// the file, trusting its own record checksums to find where its records stop. From the first
+// write at 0 on, the journal is this connection's: its current bytes become the shadow, so
+// those stale bytes read back as exactly what the file holds instead of as a damaged record.
+// (Found by buggify's failed fsync, storage_faults seed 1051671037432: a hot journal rolled back
+// in DELETE mode before TRUNCATE took effect, then a failed commit's rollback read past its own
+// records into the stale ones.)
+void adopt_journal_as_shadow(FileState& state) {
+  Result<uint64_t> size = state.file->size();
+  if (!size.ok()) return;
+  std::vector<std::byte> bytes(static_cast<std::size_t>(*size));
+  Result<std::size_t> read = state.file->read(0, bytes);
+  if (read.ok() && *read == bytes.size()) state.journal_shadow = std::move(bytes);
+}
+
 int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   FileState& state = state_of(file);
   return guarded(*state.vfs, SQLITE_IOERR_WRITE, [&] {
@@ -455,6 +474,7 @@ int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64
     }
     if (state.kind != FileKind::kMainJournal) return write_checked(state, at, data);
     state.journal = FileState::JournalReads{};
+    if (!state.journal_shadow && at == 0) adopt_journal_as_shadow(state);
     if (state.journal_shadow) {
       std::vector<std::byte>& shadow = *state.journal_shadow;
       if (shadow.size() < at + data.size()) shadow.resize(at + data.size());

@@ -33,6 +33,8 @@ if [ ${#mutants[@]} -eq 0 ]; then
 fi
 
 field() { sed -n "s/^$2: *//p" "tools/mutants/$1.mutant" | head -1; }
+errors=$(mktemp)
+trap 'rm -f "$errors"' EXIT
 
 printf '| mutant | file | scenario | seeds to first failure | caught by |\n|---|---|---|---|---|\n'
 missed=0
@@ -43,8 +45,13 @@ for name in "${mutants[@]}"; do
   binary=$build_dir/mutants/cairn-sim-mutant-$name
   [ -x "$binary" ] || { echo "run.sh: $binary is not built (make mutants builds it)" >&2; exit 2; }
   scenario=$(field "$name" scenario)
+  status=0
   json=$("$binary" sweep "scenarios/$scenario.textproto" --seeds "1..$seeds" --jobs "$jobs" \
-           --seed-time-limit "$seed_time_limit" --stop-at-first-failure --json --no-histories 2>/dev/null || true)
+           --seed-time-limit "$seed_time_limit" --stop-at-first-failure --json --no-histories 2>"$errors") || status=$?
+  if [ "$status" -gt 1 ] || ! printf '%s' "$json" | grep -q '"runs":'; then
+    echo "run.sh: the sweep of $name did not run (exit $status): $(tail -2 "$errors")" >&2
+    exit 2
+  fi
   first=$(printf '%s' "$json" | sed -n 's/.*"first_failing_seed":\([0-9]*\).*/\1/p')
   if [ -z "$first" ]; then
     missed=$((missed + 1))
