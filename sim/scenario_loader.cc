@@ -337,6 +337,7 @@ void validate_knob_ranges(Validator& validator, const Validator::Scope& workload
       {"max_append_bytes", 1, 64 << 20},      {"compact_after_entries", 1, 1e9},
       {"compaction_keep_entries", 0, 1e9},    {"snapshot_chunk_bytes", 64, 64 << 20},
       {"max_unsynced_indexes", 1, 1e9},       {"wal_segment_bytes", 16 << 10, 1 << 30},
+      {"client_attempt_timeout_ms", 1, 60'000},
   };
   for (const Bound& bound : kBounds) {
     const auto* descriptor = ranges.GetDescriptor()->FindFieldByName(bound.field);

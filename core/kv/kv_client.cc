@@ -45,15 +45,18 @@ template <typename Reply>
 Result<Reply> KvClient::call(const google::protobuf::Message& request, Duration deadline, bool leader_only) {
   const MonotonicTime give_up = runtime_->now() + deadline;
   Duration backoff = options_.min_backoff;
+  // Each attempt that times out doubles the next one's patience: an attempt timeout shorter than
+  // the round trip (a slow network, a busy leader) would otherwise fail every attempt forever.
+  Duration patience = options_.attempt_timeout;
   Status last_error = Status::timeout("no server answered");
   while (runtime_->now() < give_up) {
     const NodeId target = next_target(leader_only);
     ++attempts_;
     const Duration remaining = give_up - runtime_->now();
     // An impatient attempt: the request may still take effect, and the retry must not apply twice.
-    const Duration attempt_timeout =
-        runtime_->buggify("kv.client.attempt_cut_short") ? milliseconds(1) : options_.attempt_timeout;
+    const Duration attempt_timeout = runtime_->buggify("kv.client.attempt_cut_short") ? milliseconds(1) : patience;
     Result<Reply> reply = rpc_->call<Reply>(target, services::kKeyValue, request, std::min(attempt_timeout, remaining));
+    if (!reply.ok() && reply.status().code() == StatusCode::kTimeout) patience = std::min(patience * 2, deadline);
     if (reply.ok() && !reply->redirect().not_leader()) {
       // A client may forget where the leader is: the next request looks for it again.
       leader_hint_ = runtime_->buggify("kv.client.leader_forgotten") ? 0 : target;

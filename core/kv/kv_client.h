@@ -25,7 +25,7 @@ struct KvClientOptions {
   uint64_t group = 1;
   uint64_t client_id = 0;                      // 0: drawn at random
   ServiceId reply_service = services::kFirstEphemeralService;
-  Duration attempt_timeout = milliseconds(500);
+  Duration attempt_timeout = milliseconds(500);  // the first attempt's; each timed-out attempt doubles it
   Duration min_backoff = milliseconds(10);
   Duration max_backoff = milliseconds(500);
 };

@@ -64,6 +64,7 @@ void RaftKvWorkload::draw_knobs() {
   knob("snapshot_chunk_bytes", ranges.snapshot_chunk_bytes(), std::size_t{256} << 10);
   knob("max_unsynced_indexes", ranges.max_unsynced_indexes(), 1000);
   knob("wal_segment_bytes", ranges.wal_segment_bytes(), 256 << 10);  // small: compaction removes some in short runs
+  knob("client_attempt_timeout_ms", ranges.client_attempt_timeout_ms(), 500);
   // What keeps a drawn configuration safe and live: heartbeats well inside the election timeout
   // (a follower must hear several before it gives up), a lease margin below the timeout.
   uint64_t& election = knobs_["election_ticks"];
@@ -266,6 +267,7 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
     options.group = group;
     options.client_id = runtime.node_id();
     options.reply_service = services::kFirstEphemeralService + static_cast<ServiceId>(group);
+    options.attempt_timeout = milliseconds(static_cast<int64_t>(knobs_.at("client_attempt_timeout_ms")));
     auto created = kv::KvClient::create(runtime, options);
     CAIRN_ASSERT(created.ok(), created.status().to_string());
     clients[group] = std::move(created).value();
