@@ -136,7 +136,7 @@ Logger& SimNode::logger() { return *logger_; }
 
 bool SimNode::fire(std::string_view site) {
   if (!simulator_->coverage().buggify(site, buggify_random_)) return false;
-  simulator_->count_fault("buggify", options_.id, hash_text(site));
+  simulator_->count_fault("buggify", options_.id, hash_text(site), site);
   return true;
 }
 

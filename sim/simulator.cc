@@ -64,9 +64,12 @@ SimNode* Simulator::find_node(NodeId id) {
   return it == nodes_.end() ? nullptr : it->second.get();
 }
 
-void Simulator::count_fault(const std::string& kind, uint64_t node, uint64_t detail) {
+void Simulator::count_fault(const std::string& kind, uint64_t node, uint64_t detail, std::string_view label) {
+  CAIRN_ASSERT(!kind.empty(), "a fault has a kind");
   ++faults_[kind];
-  trace_.record(now_, TraceEvent::kFault, node, hash_text(kind), detail, 0, kind);
+  // The label (a buggify site's name) is for the reader only: the hash folds the numbers alone.
+  trace_.record(now_, TraceEvent::kFault, node, hash_text(kind), detail, 0,
+                label.empty() ? kind : kind + " " + std::string(label));
 }
 
 }  // namespace cairn::sim

@@ -63,7 +63,7 @@ class Simulator {
   const std::map<NodeId, std::unique_ptr<SimNode>>& nodes() const { return nodes_; }
 
   // Counts an injected fault by kind (for reports) and records it in the trace.
-  void count_fault(const std::string& kind, uint64_t node, uint64_t detail = 0);
+  void count_fault(const std::string& kind, uint64_t node, uint64_t detail = 0, std::string_view label = {});
   const std::map<std::string, uint64_t>& fault_counts() const { return faults_; }
 
   uint64_t events_processed() const { return events_processed_; }

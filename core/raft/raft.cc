@@ -702,7 +702,9 @@ bool Raft::maybe_commit() {
         return found == progress_.end() ? uint64_t{0} : found->second.match();
       });
   const uint64_t old_commit = log_.committed();
-  // §3.6.2: counting replicas commits only entries of the current term.
+  // §3.6.2: counting replicas commits only entries of the current term. A quorum holding an entry
+  // of an earlier term is figure 8's moment: that entry may still be overwritten.
+  if (quorum_index > old_commit && log_.term(quorum_index) != term_) probe("raft.commit.earlier_term_withheld");
   if (quorum_index <= old_commit || log_.term(quorum_index) != term_) return false;
   // Entries of earlier terms before it are committed with it, indirectly (figure 8).
   if (log_.term(old_commit + 1) != term_) probe("raft.commit.earlier_term_indirectly");

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -26,6 +27,13 @@ namespace {
 using linearizability::Function;
 using linearizability::Operation;
 using linearizability::Outcome;
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
 
 // --- Coverage ------------------------------------------------------------------------------------
 
@@ -66,6 +74,31 @@ TEST(Coverage, ASiteIsActiveForASeedByItsNameAloneAndOffAtRateZero) {
   Random random(7);
   for (int i = 0; i < 200; ++i) EXPECT_FALSE(off.buggify("site." + std::to_string(i), random));
   EXPECT_TRUE(off.buggify_fired().empty());
+}
+
+TEST(FaultPointCatalog, EverySiteAndProbeOfTheCodeIsDocumentedAndThereAreAtLeastForty) {
+  // The simulation guide lists every buggify site and coverage probe: a user choosing a probe
+  // for on_probe or required_probes reads the list, so it must be the code's.
+  std::set<std::string> sites;
+  std::set<std::string> probes;
+  const std::regex call(R"re((buggify|probe)\("([a-z0-9_.]+)"\))re");
+  for (const char* folder : {"core", "storage", "sim"}) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(CAIRN_SOURCE_DIR) + "/" + folder)) {
+      if (entry.path().extension() != ".cc") continue;
+      const std::string text = read_file(entry.path());
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), call); it != std::sregex_iterator(); ++it) {
+        ((*it)[1] == "buggify" ? sites : probes).insert((*it)[2]);
+      }
+    }
+  }
+  EXPECT_GE(sites.size(), 40u);
+  EXPECT_GE(probes.size(), 20u);
+  const std::string guide = read_file(std::string(CAIRN_SOURCE_DIR) + "/docs/simulation.md");
+  for (const std::set<std::string>* names : {&sites, &probes}) {
+    for (const std::string& name : *names) {
+      EXPECT_NE(guide.find("`" + name + "`"), std::string::npos) << name << " is not in docs/simulation.md";
+    }
+  }
 }
 
 // --- Session checker -----------------------------------------------------------------------------
@@ -180,13 +213,6 @@ Result<proto::Scenario> short_raft_run() {
       "faults { faults { kind: NODE_CRASH rate { min: 30 max: 30 } duration_ms { min: 100 max: 200 } } } "
       "duration_seconds: 2 quiesce_seconds: 1 checks: LINEARIZABLE checks: RAFT_SAFETY\n",
       "t.textproto");
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
 }
 
 TEST(TraceOutputs, TheEventLogNamesFieldsAndPerfettoGetsFlowsTracksAndInstants) {
