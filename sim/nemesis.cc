@@ -140,6 +140,13 @@ NodeId Nemesis::subject_of(const ActiveFault& fault, NodeId trigger) {
   return followers[random_.uniform(followers.size())];
 }
 
+void Nemesis::move_into_minority(std::vector<NodeId>& minority, std::vector<NodeId>& majority, NodeId subject) {
+  CAIRN_ASSERT(!minority.empty() && minority.size() < majority.size(), "a minority is smaller than the rest");
+  auto in_majority = std::find(majority.begin(), majority.end(), subject);
+  if (in_majority == majority.end()) return;  // already in the minority (or not a server)
+  std::swap(*in_majority, minority.front());
+}
+
 std::pair<std::vector<NodeId>, std::vector<NodeId>> Nemesis::split(std::size_t first_size) {
   std::vector<NodeId> shuffled = servers_;
   for (std::size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[random_.uniform(i)]);
@@ -202,14 +209,17 @@ void Nemesis::partition(const ActiveFault& fault, Duration duration, NodeId subj
     everyone_else.insert(everyone_else.end(), clients_.begin(), clients_.end());
     cut({subject}, everyone_else, true);
   } else {
-    subject = 0;
     std::vector<NodeId> first;
     std::vector<NodeId> second;
     if (fault.kind == proto::PARTITION_MAJORITY_MINORITY) {
       const std::size_t largest_minority = (servers_.size() - 1) / 2;
       if (largest_minority == 0) return;
       std::tie(first, second) = split(1 + random_.uniform(largest_minority));
+      // An aimed split puts its subject in the minority: a leader cut off from its quorum while
+      // clients on its side still reach it (the deposed leader that must stop serving reads).
+      if (subject != 0) move_into_minority(first, second, subject);
     } else {
+      subject = 0;
       std::tie(first, second) = split(0);
     }
     // Clients live in the same network: each ends up on one side or the other.

@@ -67,6 +67,8 @@ class Nemesis {
   // Every link to and from `node`.
   std::vector<Link> links_of(NodeId node) const;
   // Splits the servers into two non-empty random groups (the first of size `first_size` if > 0).
+  // Swaps `subject` from the majority into the minority (a no-op when it is already there).
+  static void move_into_minority(std::vector<NodeId>& minority, std::vector<NodeId>& majority, NodeId subject);
   std::pair<std::vector<NodeId>, std::vector<NodeId>> split(std::size_t first_size);
 
   Simulator* simulator_;

@@ -170,6 +170,7 @@ bool is_episode_fault(proto::FaultKind kind) {
 bool is_aimable_fault(proto::FaultKind kind) {
   switch (kind) {
     case proto::PARTITION_ISOLATE_NODE:
+    case proto::PARTITION_MAJORITY_MINORITY:
     case proto::CLOG_LINK:
     case proto::CLOG_NODE:
     case proto::NODE_CRASH:
@@ -195,8 +196,8 @@ void validate_aim(Validator& validator, const Validator::Scope& entry, const pro
   if (fault.target() != proto::ANY_SERVER) {
     if (!is_aimable_fault(fault.kind())) {
       validator.error(entry, fault, "target",
-                      "only NODE_CRASH, NODE_PAUSE, NODE_WIPE, PARTITION_ISOLATE_NODE, CLOG_NODE and CLOG_LINK strike "
-                      "one server a target can choose");
+                      "only NODE_CRASH, NODE_PAUSE, NODE_WIPE, PARTITION_ISOLATE_NODE, PARTITION_MAJORITY_MINORITY, "
+                      "CLOG_NODE and CLOG_LINK strike one server a target can choose");
     } else if (!scenario.workload().has_raft_kv()) {
       validator.error(entry, fault, "target", "leaders and followers exist in the raft_kv workload only");
     }

@@ -5,16 +5,16 @@
 // with the applied index in the same transaction, then advance.
 //
 // Inputs reach that fiber through one bounded inbox: messages from peers, wake-ups from a ticker
-// fiber (Raft is ticked by this node's clock, however late the driver runs), and requests from client-facing fibers (proposals, reads, transfers, membership
-// changes), which wait on a promise the driver fulfils once the entry is applied or the read
-// may be served. Everything queued when the driver wakes is handled before the next Ready, so
+// fiber (Raft is ticked by this node's clock, however late the driver runs), and requests from
+// client-facing fibers (proposals, reads, transfers, membership changes), which wait on a
+// promise the driver fulfils once the entry is applied or the read may be served. Everything queued when the driver wakes is handled before the next Ready, so
 // concurrent proposals are batched into one write and one append per follower.
 //
 // Snapshots travel in chunks (kv.proto RaftSnapshotChunk) beside the RAFT_SNAPSHOT message; the
 // follower gathers them in any order (a network reorders and duplicates; a stream that had to
 // arrive in order was voided by one late chunk, and a lagging follower could never catch up),
-// verifies the whole, then steps the message, and installs the data only if Raft decides to. A stream that does not complete within a timeout is reported as failed, and Raft
-// retries.
+// verifies the whole, then steps the message, and installs the data only if Raft decides to. A
+// stream that does not complete within a timeout is reported as failed, and Raft retries.
 //
 // Failure: an error persisting or applying is fatal for this incarnation of the replica (its
 // promises could otherwise be broken); the replica stops, and failed() says why. Restarting it

@@ -79,7 +79,8 @@ bool resolve_seed_range(const SeedRangeFlags& flags, uint64_t& first, uint64_t& 
   if (uint64_t count = 0; parse_fresh_seed_count(flags.seeds, count)) {
     first = draw_fresh_seed_base();
     last = first + count - 1;
-    std::cerr << "cairn-sim: fresh seeds " << first << ".." << last << " (a new range on every run; replay any of them with --seed)\n";
+    std::cerr << "cairn-sim: fresh seeds " << first << ".." << last
+              << " (a new range on every run; replay any of them with --seed)\n";
   } else if (!parse_seed_range(flags.seeds, first, last)) {
     std::cerr << "cairn-sim: --seeds must be A..B with A <= B (for example 1..100), or fresh:N for N seeds from a "
                  "range that changes on every run, got '" << flags.seeds << "'\n";

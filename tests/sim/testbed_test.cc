@@ -83,10 +83,12 @@ TEST(FaultPointCatalog, EverySiteAndProbeOfTheCodeIsDocumentedAndThereAreAtLeast
   std::set<std::string> probes;
   const std::regex call(R"re((buggify|probe)\("([a-z0-9_.]+)"\))re");
   for (const char* folder : {"core", "storage", "sim"}) {
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(CAIRN_SOURCE_DIR) + "/" + folder)) {
+    const std::string root = std::string(CAIRN_SOURCE_DIR) + "/" + folder;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
       if (entry.path().extension() != ".cc") continue;
       const std::string text = read_file(entry.path());
-      for (auto it = std::sregex_iterator(text.begin(), text.end(), call); it != std::sregex_iterator(); ++it) {
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), call); it != std::sregex_iterator();
+           ++it) {
         ((*it)[1] == "buggify" ? sites : probes).insert((*it)[2]);
       }
     }

@@ -63,7 +63,8 @@ for name in "${mutants[@]}"; do
   # escapes and table bars taken out).
   first_failure=$(printf '%s' "$json" | sed -n 's/.*"failures":\[{\(.*\)/\1/p')
   checks=$(printf '%s' "$first_failure" | sed -n 's/^[^]]*"failed_checks":\[\([^]]*\)\].*/\1/p' | tr -d '"' | sed 's/,/, /g')
-  detail=$(printf '%s' "$first_failure" | sed -n 's/^[^]]*\],"detail":"//p' | sed 's/\\"/"/g; s/\\n/ /g; s/|/\//g' |
+  detail=$(printf '%s' "$first_failure" | sed -n 's/^[^]]*\],"detail":"//p' | sed 's/\([^\\]\)",".*/\1/' |
+           sed 's/\\"/"/g; s/\\n/ /g; s/|/\//g' |
            cut -c1-70)
   if printf '%s' "$first_failure" | grep -q '^"seed":[0-9]*,"crashed":true'; then checks="crash"; fi
   printf '| %s | `%s` | %s | %s | %s: %s… |\n' "$name" "$(field "$name" file)" "$scenario" "$first" \
