@@ -218,6 +218,14 @@ void Nemesis::partition(const ActiveFault& fault, Duration duration, NodeId subj
       // An aimed split puts its subject in the minority: a leader cut off from its quorum while
       // clients on its side still reach it (the deposed leader that must stop serving reads).
       if (subject != 0) move_into_minority(first, second, subject);
+    } else if (fault.kind == proto::PARTITION_ASYMMETRIC && subject != 0) {
+      // Aimed: no server can send to the subject, which still sends to all of them — a leader
+      // whose heartbeats and transfers go out while every answer and every vote request is lost
+      // (clients, as always, on random sides).
+      second = {subject};
+      for (NodeId server : servers_) {
+        if (server != subject) first.push_back(server);
+      }
     } else {
       subject = 0;
       std::tie(first, second) = split(0);

@@ -171,6 +171,7 @@ bool is_aimable_fault(proto::FaultKind kind) {
   switch (kind) {
     case proto::PARTITION_ISOLATE_NODE:
     case proto::PARTITION_MAJORITY_MINORITY:
+    case proto::PARTITION_ASYMMETRIC:
     case proto::CLOG_LINK:
     case proto::CLOG_NODE:
     case proto::NODE_CRASH:
@@ -197,7 +198,7 @@ void validate_aim(Validator& validator, const Validator::Scope& entry, const pro
     if (!is_aimable_fault(fault.kind())) {
       validator.error(entry, fault, "target",
                       "only NODE_CRASH, NODE_PAUSE, NODE_WIPE, PARTITION_ISOLATE_NODE, PARTITION_MAJORITY_MINORITY, "
-                      "CLOG_NODE and CLOG_LINK strike one server a target can choose");
+                      "PARTITION_ASYMMETRIC, CLOG_NODE and CLOG_LINK strike one server a target can choose");
     } else if (!scenario.workload().has_raft_kv()) {
       validator.error(entry, fault, "target", "leaders and followers exist in the raft_kv workload only");
     }

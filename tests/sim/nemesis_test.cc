@@ -152,6 +152,62 @@ TEST(Nemesis, AimedFaultsStrikeTheLeaderOrItsFollowers) {
   EXPECT_GE(followers.size(), 3u) << "a random follower each time";
 }
 
+// Over a minute of majority/minority splits: in how many samples a split was on, and in how many
+// of those server 3 was in the minority (cut off from at least three of the four others).
+std::pair<int, int> splits_with_three_in_minority(proto::FaultTarget target) {
+  const FixedView view(3);
+  const FaultPlan plan = episodes(proto::PARTITION_MAJORITY_MINORITY, 1, target);
+  World world(45, 5, wait_forever, &plan);
+  Nemesis nemesis(world.simulator, plan, {1, 2, 3, 4, 5}, {}, &view);
+  world.start_all();
+  nemesis.start(seconds(60).count());
+  int split = 0;
+  int three_in_minority = 0;
+  for (int step = 0; step < 600; ++step) {
+    world.run_for(milliseconds(100));
+    bool any = false;
+    for (NodeId a = 1; a <= 5; ++a) {
+      for (NodeId b = 1; b <= 5; ++b) any = any || world.simulator.network().blocked(a, b);
+    }
+    if (!any) continue;
+    ++split;
+    int cut_from = 0;
+    for (NodeId other : {1, 2, 4, 5}) cut_from += world.simulator.network().blocked(3, other) ? 1 : 0;
+    if (cut_from >= 3) ++three_in_minority;
+  }
+  return {split, three_in_minority};
+}
+
+TEST(Nemesis, AnAimedMinoritySplitCutsTheLeaderOffFromItsQuorum) {
+  const auto [aimed_splits, aimed_leader_cut] = splits_with_three_in_minority(proto::LEADER);
+  ASSERT_GT(aimed_splits, 100);
+  EXPECT_EQ(aimed_leader_cut, aimed_splits) << "the leader must be in the minority of every aimed split";
+  // Unaimed, the leader is often in the majority: the aim is what puts it in the minority.
+  const auto [splits, leader_cut] = splits_with_three_in_minority(proto::ANY_SERVER);
+  ASSERT_GT(splits, 100);
+  EXPECT_GT(splits - leader_cut, 50) << "unaimed splits should often leave the leader with its quorum";
+}
+
+TEST(Nemesis, AnAimedOneWayCutSilencesEveryServerTowardTheLeaderOnly) {
+  const FixedView view(3);
+  const FaultPlan plan = episodes(proto::PARTITION_ASYMMETRIC, 1, proto::LEADER);
+  World world(46, 5, wait_forever, &plan);
+  Nemesis nemesis(world.simulator, plan, {1, 2, 3, 4, 5}, {}, &view);
+  world.start_all();
+  nemesis.start(seconds(60).count());
+  int cuts = 0;
+  for (int step = 0; step < 600; ++step) {
+    world.run_for(milliseconds(100));
+    if (!world.simulator.network().blocked(1, 3) && !world.simulator.network().blocked(2, 3)) continue;
+    ++cuts;
+    for (NodeId other : {1, 2, 4, 5}) {
+      EXPECT_TRUE(world.simulator.network().blocked(other, 3)) << other << " can still send to the leader";
+      EXPECT_FALSE(world.simulator.network().blocked(3, other)) << "the leader cannot send to " << other;
+    }
+  }
+  EXPECT_GT(cuts, 100);
+}
+
 TEST(Nemesis, SwizzleClogsASubsetOneByOneAndFreesIt) {
   const FaultPlan plan = episodes(proto::SWIZZLE_CLOG, 2);
   World world(45, 5, wait_forever, &plan);

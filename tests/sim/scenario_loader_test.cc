@@ -168,6 +168,41 @@ TEST(ScenarioLoader, BoundaryValuesThatAreAcceptedAlsoRun) {
   }
 }
 
+TEST(ScenarioLoader, FaultsAreAimedAndTriggeredOnlyWhereThatMeansSomething) {
+  const std::string raft_kv =
+      "name: \"r\" topology { regions { name: \"a\" nodes: 3 } } workload { raft_kv { clients: 2 } } "
+      "duration_seconds: 1 quiesce_seconds: 1 checks: RAFT_SAFETY\n";
+  auto with_fault = [](std::string text, const std::string& fault) {
+    text.replace(text.find("duration_seconds"), 0, "faults { faults { " + fault + " } } ");
+    return text;
+  };
+  for (const char* aimed : {"kind: NODE_CRASH target: LEADER rate { min: 1 max: 1 } duration_ms { min: 1 max: 2 }",
+                            "kind: PARTITION_MAJORITY_MINORITY target: LEADER rate { min: 1 max: 1 } "
+                            "duration_ms { min: 1 max: 2 }",
+                            "kind: CLOG_NODE target: FOLLOWER on_probe: \"raft.election.won\" rate { min: 0.5 max: 0.5 } "
+                            "duration_ms { min: 1 max: 2 }"}) {
+    auto scenario = parse_scenario(with_fault(raft_kv, aimed), "r.textproto");
+    EXPECT_TRUE(scenario.ok()) << aimed << ": " << scenario.status().message();
+  }
+  // A split into two random halves has no one server to aim at; leaders exist in raft_kv only.
+  EXPECT_NE(error_for(with_fault(raft_kv, "kind: PARTITION_SYMMETRIC target: LEADER rate { min: 1 max: 1 } "
+                                          "duration_ms { min: 1 max: 2 }"))
+                .find("target"),
+            std::string::npos);
+  EXPECT_NE(error_for(with_fault(kMinimal, "kind: NODE_CRASH target: LEADER rate { min: 1 max: 1 } "
+                                           "duration_ms { min: 1 max: 2 }"))
+                .find("raft_kv workload only"),
+            std::string::npos);
+  // Only episodes start at a probe, and a probe has a name of lowercase words joined by dots.
+  EXPECT_NE(error_for(with_fault(raft_kv, "kind: MESSAGE_LOSS on_probe: \"raft.election.won\" rate { min: 0.1 max: 0.1 }"))
+                .find("on_probe"),
+            std::string::npos);
+  EXPECT_NE(error_for(with_fault(raft_kv, "kind: NODE_CRASH on_probe: \"Raft Election\" rate { min: 0.1 max: 0.1 } "
+                                          "duration_ms { min: 1 max: 2 }"))
+                .find("not a probe name"),
+            std::string::npos);
+}
+
 TEST(ScenarioLoader, RatesTooSmallToEverFireAreRejected) {
   const std::string error =
       error_for(kMinimal + "faults { faults { kind: NODE_CRASH rate { min: 1e-12 max: 1e-12 } duration_ms { min: 1 max: 2 } } }\n");
