@@ -20,6 +20,25 @@ Outcome cairn_sim(const std::string& arguments) { return cairn::testing::run_com
 
 const std::string kQuickstart = std::string(CAIRN_SOURCE_DIR) + "/scenarios/quickstart.textproto";
 
+// The quickstart scenario cut to two simulated seconds (half a minute with ASan's fake stacks is
+// what a full one costs), written to a temporary file; `extra` is appended to it.
+std::string short_quickstart(const std::string& name, const std::string& extra = "") {
+  std::ifstream file(kQuickstart);
+  std::stringstream read;
+  read << file.rdbuf();
+  std::string text = read.str();
+  for (const auto& [field, value] : {std::pair{"duration_seconds: ", "1"}, std::pair{"quiesce_seconds: ", "1"}}) {
+    const std::size_t at = text.find(std::string("\n") + field);
+    EXPECT_NE(at, std::string::npos) << field;
+    if (at == std::string::npos) continue;
+    const std::size_t end = text.find('\n', at + 1);
+    text.replace(at + 1, end - at - 1, std::string(field) + value);
+  }
+  const std::string path = ::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid()) + ".textproto";
+  std::ofstream(path) << text << extra;
+  return path;
+}
+
 TEST(CairnSimCli, NoCommandPrintsUsage) {
   Outcome outcome = cairn_sim("");
   EXPECT_EQ(outcome.exit_code, 2);
@@ -102,8 +121,9 @@ TEST(CairnSimCli, FreshSeedsAreANewRangeOnEveryRunAndSayWhichOneRan) {
     EXPECT_TRUE(std::regex_search(output, match, std::regex("fresh seeds ([0-9]+)\\.\\.([0-9]+)"))) << output;
     return match.size() == 3 ? std::pair{std::stoull(match[1]), std::stoull(match[2])} : std::pair{0ull, 0ull};
   };
-  const Outcome first = cairn_sim("sweep " + kQuickstart + " --seeds fresh:2 --jobs 2 --json");
-  const Outcome second = cairn_sim("sweep " + kQuickstart + " --seeds fresh:2 --jobs 2 --json");
+  const std::string scenario = short_quickstart("fresh");
+  const Outcome first = cairn_sim("sweep " + scenario + " --seeds fresh:2 --jobs 2 --json");
+  const Outcome second = cairn_sim("sweep " + scenario + " --seeds fresh:2 --jobs 2 --json");
   EXPECT_EQ(first.exit_code, 0) << first.output;
   const auto [low, high] = range_of(first.output);
   EXPECT_EQ(high, low + 1);
@@ -115,28 +135,25 @@ TEST(CairnSimCli, FreshSeedsAreANewRangeOnEveryRunAndSayWhichOneRan) {
 }
 
 TEST(CairnSimCli, ASweepFailsWhenARequiredProbeIsNeverHit) {
-  const std::string path = ::testing::TempDir() + "/probes-" + std::to_string(::getpid()) + ".textproto";
-  std::ifstream quickstart(kQuickstart);
-  std::stringstream text;
-  text << quickstart.rdbuf() << "\nrequired_probes: \"no.such.probe\"\n";
-  std::ofstream(path) << text.str();
+  const std::string path = short_quickstart("probes", "\nrequired_probes: \"no.such.probe\"\n");
   const Outcome missing = cairn_sim("sweep " + path + " --seeds 1..2 --jobs 2");
   EXPECT_EQ(missing.exit_code, 1) << missing.output;
   EXPECT_NE(missing.output.find("NEVER HIT: no.such.probe"), std::string::npos) << missing.output;
   const Outcome json = cairn_sim("sweep " + path + " --seeds 1..2 --jobs 2 --json");
   EXPECT_NE(json.output.find("\"missing_probes\":[\"no.such.probe\"]"), std::string::npos) << json.output;
-  std::ofstream(path) << text.str().substr(0, text.str().find("required_probes"))
-                      << "required_probes: \"kv.state_machine.duplicate_request_skipped\"\n";
+  const std::string register_path =
+      short_quickstart("register-probes", "\nrequired_probes: \"kv.state_machine.duplicate_request_skipped\"\n");
   // quickstart runs the register, which has no such probe: still never hit.
-  EXPECT_EQ(cairn_sim("sweep " + path + " --seeds 1..2 --jobs 2").exit_code, 1);
+  EXPECT_EQ(cairn_sim("sweep " + register_path + " --seeds 1..2 --jobs 2").exit_code, 1);
 }
 
 TEST(CairnSimCli, StopAtFirstFailureFindsTheLowestFailingSeed) {
   const std::string path = ::testing::TempDir() + "/stop-" + std::to_string(::getpid()) + ".textproto";
   std::ofstream(path) << cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/1, /*write_quorum=*/1);
   const std::string failures = " --failures-dir " + ::testing::TempDir() + "/stop-failures-" + std::to_string(::getpid());
-  const Outcome all = cairn_sim("sweep " + path + " --seeds 1..6 --jobs 2 --json" + failures);
-  const Outcome stopped = cairn_sim("sweep " + path + " --seeds 1..6 --jobs 2 --json --stop-at-first-failure" + failures);
+  const std::string quick = " --no-histories" + failures;
+  const Outcome all = cairn_sim("sweep " + path + " --seeds 1..6 --jobs 2 --json" + quick);
+  const Outcome stopped = cairn_sim("sweep " + path + " --seeds 1..6 --jobs 2 --json --stop-at-first-failure" + quick);
   std::smatch lowest;
   ASSERT_TRUE(std::regex_search(all.output, lowest, std::regex("\"failures\":\\[\\{\"seed\":([0-9]+)"))) << all.output;
   EXPECT_NE(stopped.output.find("\"first_failing_seed\":" + lowest[1].str()), std::string::npos) << stopped.output;
