@@ -103,7 +103,11 @@ TEST(CairnSimCli, HumanSummaryShowsChecksAndHash) {
 TEST(CairnSimCli, SweepReportsFailingSeedsWithReplayCommands) {
   // Quorums of one (R + W < N) are not linearizable: the sweep must find failing seeds.
   const std::string path = ::testing::TempDir() + "/sloppy-" + std::to_string(::getpid()) + ".textproto";
-  std::ofstream(path) << cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/1, /*write_quorum=*/1);
+  // Two simulated seconds of the sloppy register: enough for quorums of one to fail on most seeds.
+  std::string text = cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/1, /*write_quorum=*/1);
+  text.replace(text.find("duration_seconds: 8"), 19, "duration_seconds: 1");
+  text.replace(text.find("quiesce_seconds: 4"), 18, "quiesce_seconds: 1");
+  std::ofstream(path) << text;
   Outcome outcome = cairn_sim("sweep " + path + " --seeds 1..4 --jobs 2 --failures-dir " + ::testing::TempDir() +
                               "/sweep-failures-" + std::to_string(::getpid()));
   EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
@@ -149,7 +153,11 @@ TEST(CairnSimCli, ASweepFailsWhenARequiredProbeIsNeverHit) {
 
 TEST(CairnSimCli, StopAtFirstFailureFindsTheLowestFailingSeed) {
   const std::string path = ::testing::TempDir() + "/stop-" + std::to_string(::getpid()) + ".textproto";
-  std::ofstream(path) << cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/1, /*write_quorum=*/1);
+  // Two simulated seconds of the sloppy register: enough for quorums of one to fail on most seeds.
+  std::string text = cairn::testing::sloppy_register_scenario_text(/*read_quorum=*/1, /*write_quorum=*/1);
+  text.replace(text.find("duration_seconds: 8"), 19, "duration_seconds: 1");
+  text.replace(text.find("quiesce_seconds: 4"), 18, "quiesce_seconds: 1");
+  std::ofstream(path) << text;
   const std::string failures = " --failures-dir " + ::testing::TempDir() + "/stop-failures-" + std::to_string(::getpid());
   const std::string quick = " --no-histories" + failures;
   const Outcome all = cairn_sim("sweep " + path + " --seeds 1..6 --jobs 2 --json" + quick);
