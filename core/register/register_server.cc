@@ -37,6 +37,7 @@ Status RegisterServer::start() {
         }
         break;
       case RegisterStore::LoadOutcome::kLoaded:
+        CAIRN_RETURN_IF_ERROR(store_.make_durable());
         log.log(LogLevel::kInfo, "register", loaded.recovering ? "resuming an unfinished rebuild" : "recovered from disk",
                 {{"sequence", loaded.value.sequence()}, {"writer", loaded.value.writer()}});
         break;

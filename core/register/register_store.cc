@@ -110,6 +110,12 @@ RegisterStore::Loaded RegisterStore::load() {
   return loaded;
 }
 
+Status RegisterStore::make_durable() {
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<File> file, open_file());
+  CAIRN_RETURN_IF_ERROR(file->sync().with_context("syncing the register file"));
+  return file_system_->sync_directory(parent_directory(kFileName)).with_context("syncing the register's directory");
+}
+
 Status RegisterStore::initialize(bool recovering) {
   std::string image;
   proto::RegisterSlot empty;

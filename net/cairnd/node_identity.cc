@@ -45,7 +45,11 @@ Status claim_data_directory(FileSystem& fs, const NodeIdentity& identity) {
     return Status::failed_precondition("the data directory belongs to cluster '" + recorded.cluster +
                                        "', not cluster '" + identity.cluster + "'");
   }
-  return {};
+  // The file may be in the page cache only (a start that crashed between the rename and the
+  // directory's sync): make the claim durable before the node acts on it.
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs.open(kNodeIdentityFile, OpenOptions::read_write()));
+  CAIRN_RETURN_IF_ERROR(file->sync());
+  return fs.sync_directory(parent_directory(kNodeIdentityFile));
 }
 
 }  // namespace cairn::net
