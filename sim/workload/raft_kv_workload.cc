@@ -236,9 +236,11 @@ void RaftKvWorkload::churn_membership(Runtime& runtime, uint64_t group) {
   std::unique_ptr<kv::KvClient> admin = administrator_client(runtime, group);
   const std::vector<ChurnStep> steps = churn_cycle(runtime.random(), servers_);
   for (std::size_t step = 0; step < steps.size(); ++step) {
-    // The first step may give up, and the cycle ends there unless it took effect all the same
-    // (a timed-out change may have). The later ones are retried until they are seen in force:
-    // each moves the replicas back towards being voters, which the quiesce phase expects.
+    // The first step may give up after one try; the later ones are retried until they are seen
+    // in force, and they run whether or not the first took effect: a timed-out change may still
+    // commit long after it was given up (swarm seed 3921 ended with two voters of five when a
+    // cycle stopped there and the next one demoted two more). The later steps leave every replica
+    // they touch a voter, so each cycle ends where it began, which the quiesce phase expects.
     while (true) {
       auto changed = admin->change_membership(steps[step].change, seconds(2));
       if (changed.ok()) {
@@ -247,8 +249,7 @@ void RaftKvWorkload::churn_membership(Runtime& runtime, uint64_t group) {
       }
       ++membership_change_failures_;
       runtime.sleep(milliseconds(step == 0 ? 1000 : 100));
-      if (membership_reached(group, steps[step].goal)) break;
-      if (step == 0) return;
+      if (step == 0 || membership_reached(group, steps[step].goal)) break;
     }
     runtime.sleep(milliseconds(200));
   }
@@ -542,7 +543,9 @@ void RaftKvWorkload::find_lagging_replicas(const std::map<uint64_t, uint64_t>& c
   for (const auto& [group, index] : committed) {
     const NodeId leader = leader_of(group);
     if (leader == 0) {
-      catch_up_problems_.push_back("group " + std::to_string(group) + " had no leader " + when);
+      // The configuration says whether a quorum could exist at all (which replicas it needs).
+      catch_up_problems_.push_back("group " + std::to_string(group) + " had no leader " + when +
+                                   "; its last configuration known: " + raft::describe(group_views_.at(group).membership));
       continue;
     }
     for (NodeId member : group_views_.at(group).membership.members()) {
