@@ -152,6 +152,15 @@ class StorageSession {
     if (log_->last_index() < state_.acknowledged_in_log) {
       if (report.torn_tail) {
         ++state_.outcomes.acknowledged_loss_reported;
+        // Each append here is a batch of its own, synced and read back before the next is
+        // written, so a damaged batch that is not the last has a later one that vouches for it
+        // (wal_format.h): only the last acknowledged record can pass for a torn tail.
+        if (log_->last_index() + 1 < state_.acknowledged_in_log) {
+          state_.violation(where(log_->last_index()) + ": a torn tail took acknowledged records " +
+                           std::to_string(log_->last_index() + 1) + ".." + std::to_string(state_.acknowledged_in_log) +
+                           ", more than the last batch: " + report.summary());
+          return refuse("a torn tail took vouched records", Status::internal("violation"));
+        }
         return refuse("acknowledged log records were cut off as a torn tail", Status::corruption(report.summary()));
       }
       state_.violation(where(log_->last_index()) + ": the log lost acknowledged records up to " +
