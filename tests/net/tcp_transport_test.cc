@@ -4,6 +4,7 @@
 // node, the connection cap, and the bounds of every send queue (to peers and to itself).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -121,20 +122,26 @@ TEST(TcpTransport, ConnectionsBeyondTheCapAreClosedOnArrival) {
   runtime->run([&] {
     const uint16_t port = runtime->transport().listen("127.0.0.1:0").value();
     std::thread client([port, &closed_early] {
-      // A burst: the three are usually all waiting when the loop accepts, before any of their
-      // fibers has run, and a connection counts from its accept, so the third is still refused.
-      int fds[3];
-      for (int& fd : fds) fd = connect_loopback(port);
-      timeval short_wait{0, 300'000};
-      for (int fd : fds) {
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &short_wait, sizeof short_wait);
+      // A burst: a connection counts from its accept, so with three open at once the third is
+      // refused whatever the order of accepts. All three stay open until the refusal is seen (or
+      // two seconds pass, well within the handshake timeout): closing one earlier would make
+      // room for a late accept under a loaded machine.
+      pollfd polls[3];
+      for (pollfd& entry : polls) entry = pollfd{.fd = connect_loopback(port), .events = POLLIN, .revents = 0};
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (std::chrono::steady_clock::now() < deadline) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (::poll(polls, 3, static_cast<int>(left.count()) + 1) > 0) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a second refusal, were there one
+      for (const pollfd& entry : polls) {
         char byte;
         // The node sends its Hello only after reading ours; a connection it closed reads as EOF.
-        if (::recv(fd, &byte, 1, 0) == 0) ++closed_early;
-        ::close(fd);
+        if (::recv(entry.fd, &byte, 1, MSG_DONTWAIT) == 0) ++closed_early;
+        ::close(entry.fd);
       }
     });
-    runtime->sleep(milliseconds(1500));
+    runtime->sleep(milliseconds(2500));
     client.join();
     return 0;
   });
