@@ -301,7 +301,11 @@ CLI::App* add_bench_command(CLI::App& app, BenchFlags& flags) {
       ->check(CLI::IsMember({"linearizable", "lease", "stale"}));
   bench->add_option_function<uint64_t>(
       "--seed", [&flags](const uint64_t& seed) { flags.seed = seed; flags.seed_given = true; },
-      "Seed of the key and operation choices, to repeat a run (default: random, and reported)");
+      "Seed of the key and operation choices, to repeat a run (default: random, and reported)")
+      // CLI11 would read "-1" as 2^64 - 1: a run would repeat another seed than the one typed.
+      ->check(CLI::Validator(
+          [](std::string& text) { return text.starts_with('-') ? "a seed is a number from 0 to 2^64-1, got " + text : std::string(); },
+          "", "seed not negative"));
   return bench;
 }
 

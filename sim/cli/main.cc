@@ -22,6 +22,7 @@
 
 #include "core/runtime/logger.h"
 #include "sim/cli/check_history_command.h"
+#include "sim/cli/seed_option.h"
 #include "sim/cli/shrink_command.h"
 #include "sim/failure_history.h"
 #include "sim/fault_matrix.h"
@@ -365,7 +366,7 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Run one scenario with one seed and check the outcome");
   run->add_option("scenario", run_flags.scenario_path, "Scenario file (protobuf text format), e.g. scenarios/quickstart.textproto")
       ->required();
-  run->add_option("--seed", run_flags.seed, "Root seed of the run (default 1)");
+  run->add_option("--seed", run_flags.seed, "Root seed of the run (default 1)")->check(kSeedNotNegative);
   run->add_flag("--json", run_flags.json, "Print exactly one JSON object instead of the human summary");
   run->add_option("--trace-log", run_flags.trace_log, "Write every traced event and node log line to FILE");
   run->add_option("--history", run_flags.history, "Write the client history to FILE (JSON lines, one operation each)");

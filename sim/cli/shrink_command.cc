@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "sim/cli/seed_option.h"
 #include "sim/failure_history.h"
 #include "sim/json_writer.h"
 #include "sim/report.h"
@@ -119,7 +120,7 @@ CLI::App* add_shrink_command(CLI::App& app, ShrinkFlags& flags) {
   CLI::App* command = app.add_subcommand(
       "shrink", "Shrink a scenario while a seed still fails the same check: fewer faults and clients, shorter runs");
   command->add_option("scenario", flags.scenario_path, "Scenario file (protobuf text format)")->required();
-  command->add_option("--seed", flags.seed, "The seed whose run fails")->required();
+  command->add_option("--seed", flags.seed, "The seed whose run fails")->required()->check(kSeedNotNegative);
   command->add_option("--check", flags.check,
                       "The check the shrunk run must still fail (default: the first check the seed fails)");
   command->add_option("--out", flags.out,

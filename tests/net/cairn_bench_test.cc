@@ -160,6 +160,7 @@ TEST(CairnBench, BadFlagsExitTwoWithAReason) {
       {"--key-size 3 --keys 100000", "too small"},
       {"--duration 1 --requests 5", "excludes"},
       {"--consistency sometimes", "--consistency"},
+      {"--seed -1", "0 to 2^64-1"},
   };
   for (const auto& [flags, reason] : cases) {
     const cairn::testing::CommandOutcome outcome =

@@ -47,7 +47,8 @@ TEST(CairnSimCli, NoCommandPrintsUsage) {
 }
 
 TEST(CairnSimCli, BadFlagsAreUsageErrors) {
-  for (const std::string& arguments : std::vector<std::string>{"run", "run " + kQuickstart + " --seed abc", "run " + kQuickstart + " --bogus",
+  for (const std::string& arguments : std::vector<std::string>{"run", "run " + kQuickstart + " --seed abc", "run " + kQuickstart + " --seed -1",
+                                       "shrink " + kQuickstart + " --seed -1", "run " + kQuickstart + " --bogus",
                                        "sweep " + kQuickstart, "sweep " + kQuickstart + " --seeds 9..3",
                                        "sweep " + kQuickstart + " --seeds 1..2 --jobs 0"}) {
     Outcome outcome = cairn_sim(arguments);
