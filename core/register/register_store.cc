@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "core/runtime/durable_file.h"
 #include "storage/checksum/crc32c.h"
 #include "storage/encoding/little_endian.h"
 
@@ -110,11 +111,7 @@ RegisterStore::Loaded RegisterStore::load() {
   return loaded;
 }
 
-Status RegisterStore::make_durable() {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<File> file, open_file());
-  CAIRN_RETURN_IF_ERROR(file->sync().with_context("syncing the register file"));
-  return file_system_->sync_directory(parent_directory(kFileName)).with_context("syncing the register's directory");
-}
+Status RegisterStore::make_durable() { return make_file_durable(*file_system_, kFileName); }
 
 Status RegisterStore::initialize(bool recovering) {
   std::string image;

@@ -49,10 +49,8 @@ class RegisterStore {
 
   // Reads the file. I/O errors and invalid slots give kDamaged, never an error.
   Loaded load();
-  // Makes what load() read durable: syncs the file and the directory that names it. What a node
-  // reads may live only in the page cache: an earlier attempt of this process, or a process that
-  // crashed (its page cache outlives it), may have renamed the file in and then failed or never
-  // reached the directory's sync. A node must not vouch for state that a power loss can take back.
+  // Makes what load() read durable (make_file_durable: the file and the directory that names
+  // it): a node must not vouch for state that a power loss can take back.
   Status make_durable();
   // Creates the file with empty slots, durably, replacing a damaged one atomically (a new file
   // is written and synced, then renamed over the old one and the directory synced), so a crash

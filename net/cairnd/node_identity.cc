@@ -4,6 +4,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "core/runtime/durable_file.h"
+
 namespace cairn::net {
 namespace {
 
@@ -47,9 +49,7 @@ Status claim_data_directory(FileSystem& fs, const NodeIdentity& identity) {
   }
   // The file may be in the page cache only (a start that crashed between the rename and the
   // directory's sync): make the claim durable before the node acts on it.
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs.open(kNodeIdentityFile, OpenOptions::read_write()));
-  CAIRN_RETURN_IF_ERROR(file->sync());
-  return fs.sync_directory(parent_directory(kNodeIdentityFile));
+  return make_file_durable(fs, kNodeIdentityFile);
 }
 
 }  // namespace cairn::net
