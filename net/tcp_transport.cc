@@ -213,8 +213,9 @@ void TcpTransport::serve_incoming(Socket& socket) {
 
 void TcpTransport::run_peer_link(NodeId peer, PeerLink& link) {
   Duration backoff = options_.backoff_min;
-  const std::string description = "node " + std::to_string(peer) + " at " + link.address.to_string();
+  std::string logged_failure;  // the failure last logged at warning: repeats go to debug
   while (true) {
+    const std::string description = "node " + std::to_string(peer) + " at " + link.address.to_string();
     Result<Socket> socket = connect_tcp(*loop_, *runtime_, link.address, options_.connect_timeout);
     if (socket.ok()) {
       Connection connection(*this, std::move(*socket), description);
@@ -222,20 +223,51 @@ void TcpTransport::run_peer_link(NodeId peer, PeerLink& link) {
       if (handshake.ok()) {
         ++stats_.connections_established;
         backoff = options_.backoff_min;
-        runtime_->logger().log(LogLevel::kInfo, "tcp", "connected", {{"peer", peer}});
+        link.connected = true;
+        link.last_failure = Status{};
+        logged_failure.clear();
+        runtime_->logger().log(LogLevel::kInfo, "tcp", "connected", {{"peer", peer}, {"address", link.address.to_string()}});
         Status ended = connection.serve(link.queue);
+        link.connected = false;
         runtime_->logger().log(LogLevel::kInfo, "tcp", "connection lost", {{"peer", peer}, {"reason", ended.to_string()}});
-      } else {
-        ++stats_.handshakes_failed;
-        runtime_->logger().log(LogLevel::kWarning, "tcp", "handshake failed", {{"error", handshake.to_string()}});
+        continue;
       }
+      ++stats_.handshakes_failed;
+      link.last_failure = Status::unavailable("handshake with " + description + " failed: " + handshake.message());
     } else {
-      runtime_->logger().log(LogLevel::kDebug, "tcp", "connect failed", {{"peer", peer}, {"error", socket.status().to_string()}});
+      link.last_failure = Status::unavailable("cannot connect to " + description + ": " + socket.status().message());
     }
+    // The first failure of a run is the operator's news; the redials that follow are not.
+    const bool news = link.last_failure.message() != logged_failure;
+    runtime_->logger().log(news ? LogLevel::kWarning : LogLevel::kDebug, "tcp", "cannot reach peer",
+                           {{"peer", peer}, {"error", link.last_failure.message()}, {"retry_in_ms", static_cast<int64_t>(to_milliseconds(backoff))}});
+    logged_failure = link.last_failure.message();
     const int64_t jitter = static_cast<int64_t>(runtime_->random().uniform(static_cast<uint64_t>(backoff.count() / 2 + 1)));
     runtime_->sleep(backoff + Duration{jitter});
     backoff = std::min(backoff * 2, options_.backoff_max);
   }
+}
+
+Status TcpTransport::link_status(NodeId node) const {
+  auto link = links_.find(node);
+  if (link == links_.end() || link->second->connected) return Status{};
+  return link->second->last_failure;
+}
+
+void TcpTransport::learn_address(NodeId node, const std::string& address) {
+  if (node == options_.self) return;
+  Result<SocketAddress> parsed = parse_socket_address(address);
+  if (!parsed.ok()) {
+    runtime_->logger().log(LogLevel::kWarning, "tcp", "ignoring an unusable address",
+                           {{"peer", node}, {"address", address}, {"error", parsed.status().to_string()}});
+    return;
+  }
+  auto known = peer_addresses_.find(node);
+  if (known != peer_addresses_.end() && known->second.to_string() == parsed->to_string()) return;
+  peer_addresses_[node] = *parsed;
+  // A link that exists dials the new address from its next attempt on.
+  if (auto link = links_.find(node); link != links_.end()) link->second->address = *parsed;
+  runtime_->logger().log(LogLevel::kInfo, "tcp", "learned the address of a node", {{"peer", node}, {"address", parsed->to_string()}});
 }
 
 TcpTransport::PeerLink& TcpTransport::peer_link(NodeId peer) {
@@ -278,7 +310,11 @@ Status TcpTransport::send(proto::Envelope envelope) {
   }
   FrameQueue* queue = nullptr;
   if (peer_addresses_.count(to) != 0) {
-    queue = &peer_link(to).queue;
+    PeerLink& link = peer_link(to);
+    // While the last attempt to connect failed, a send fails at once with why, rather than wait
+    // in the queue for a connection that may never come (the caller can try elsewhere).
+    if (!link.connected && !link.last_failure.ok()) return link.last_failure;
+    queue = &link.queue;
   } else if (auto route = incoming_routes_.find(to); route != incoming_routes_.end()) {
     queue = route->second;
   } else {

@@ -1,9 +1,11 @@
 // TcpTransport: the Network of the real daemon — envelopes in length-prefixed frames over TCP.
 //
-// Connections. Each node listens on one address. To reach a configured peer it keeps one
-// outgoing link that dials, and on failure redials with exponential backoff (10 ms doubling to
-// 2 s, with jitter); frames queued meanwhile wait in the link's bounded queue. A node that is
-// not a configured peer (a client) is reached over the connection it opened to us.
+// Connections. Each node listens on one address. To reach a peer (configured, or learned later
+// through learn_address) it keeps one outgoing link that dials, and on failure redials with
+// exponential backoff (10 ms doubling to 2 s, with jitter). Frames wait in the link's bounded
+// queue while it connects; while its last attempt has failed, send() fails at once with the
+// reason (refused, unreachable, handshake). A node that is not a known peer (a client) is
+// reached over the connection it opened to us.
 //
 // Handshake. Both sides first send a Hello with their node id and protocol version; a dialer
 // checks that it reached the node it meant to. From then on the connection's node id is the
@@ -81,6 +83,11 @@ class TcpTransport final : public Network {
   void connect_to_peers();
 
   Status send(proto::Envelope envelope) override;
+  // Dials `node` at `address` from now on (an address from the node registry or a redirect);
+  // an unusable address is logged and ignored.
+  void learn_address(NodeId node, const std::string& address) override;
+  // The last failure to connect to `node`, while it is not connected.
+  Status link_status(NodeId node) const override;
   Result<std::unique_ptr<ServiceBinding>> bind(ServiceId service, MessageHandler handler) override;
 
   const TransportStats& stats() const { return stats_; }
@@ -105,6 +112,8 @@ class TcpTransport final : public Network {
   struct PeerLink {
     SocketAddress address;
     FrameQueue queue;
+    bool connected = false;
+    Status last_failure;  // why the last attempt to connect failed; OK once connected
     PeerLink(SocketAddress peer_address, std::size_t max_frames, std::size_t max_bytes)
         : address(std::move(peer_address)), queue(max_frames, max_bytes) {}
   };

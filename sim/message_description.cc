@@ -42,6 +42,9 @@ std::string describe_command(const proto::KvCommand& command) {
       return "cas " + command.compare_and_set().key() +
              (command.compare_and_set().expect_absent() ? " expect=absent" : "") +
              " value=" + std::to_string(command.compare_and_set().value().size()) + "B";
+    case proto::KvCommand::kRegisterNode:
+      return "register node " + std::to_string(command.register_node().node()) + " at " +
+             command.register_node().peer_address();
     case proto::KvCommand::OPERATION_NOT_SET: break;
   }
   return "empty command";

@@ -1,4 +1,5 @@
 // Human and JSON renderings of a run (see report.h).
+#include "core/runtime/assert.h"
 #include "sim/report.h"
 
 #include <cstdio>
@@ -28,8 +29,22 @@ std::string format(const char* pattern, double value) {
 
 }  // namespace
 
+namespace {
+std::string& program_path() {
+  static std::string path = "cairn-sim";
+  return path;
+}
+}  // namespace
+
+const std::string& replay_program() { return program_path(); }
+
+void set_replay_program(const std::string& path) {
+  CAIRN_ASSERT(!path.empty(), "a replay needs a program");
+  program_path() = path;
+}
+
 std::string replay_command(const std::string& scenario_path, uint64_t seed) {
-  return "cairn-sim run " + scenario_path + " --seed " + std::to_string(seed);
+  return program_path() + " run " + scenario_path + " --seed " + std::to_string(seed);
 }
 
 std::string format_human_report(const RunReport& report, const std::string& scenario_path) {

@@ -14,7 +14,10 @@ namespace cairn::sim {
 
 std::string format_human_report(const RunReport& report, const std::string& scenario_path);
 std::string format_json_report(const RunReport& report);
-// "cairn-sim run scenarios/x.textproto --seed 7"
+// "build/bin/cairn-sim run scenarios/x.textproto --seed 7": the program as it was invoked
+// (set_replay_program, from argv[0]; "cairn-sim" until then), so the line works where it ran.
 std::string replay_command(const std::string& scenario_path, uint64_t seed);
+void set_replay_program(const std::string& path);
+const std::string& replay_program();
 
 }  // namespace cairn::sim

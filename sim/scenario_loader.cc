@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -349,6 +350,22 @@ void validate_knob_ranges(Validator& validator, const Validator::Scope& workload
   }
 }
 
+// The walkthrough's steps name servers by position: three first voters, two spares.
+void validate_operations_walkthrough(Validator& validator, const Validator::Scope& scope, const proto::Scenario& scenario) {
+  const proto::RaftKvWorkload& work = scenario.workload().raft_kv();
+  if (work.initial_voters() > server_count(scenario)) {
+    validator.error(scope, work, "initial_voters", "cannot exceed the servers of the topology");
+  }
+  if (!work.operations_walkthrough()) return;
+  if (work.initial_voters() != 3 || server_count(scenario) < 5) {
+    validator.error(scope, work, "operations_walkthrough", "needs initial_voters: 3 and at least five servers (two spares)");
+  }
+  if (work.groups() > 1 || work.membership_changes_per_minute() > 0 || work.leadership_transfers_per_minute() > 0) {
+    validator.error(scope, work, "operations_walkthrough",
+                    "runs alone: one group, no membership_changes_per_minute or leadership_transfers_per_minute");
+  }
+}
+
 void validate_raft_kv_workload(Validator& validator, const Validator::Scope& workload, const proto::Scenario& scenario,
                                const std::set<std::string>& region_names) {
   const proto::RaftKvWorkload& work = scenario.workload().raft_kv();
@@ -382,6 +399,7 @@ void validate_raft_kv_workload(Validator& validator, const Validator::Scope& wor
     validator.error(scope, work, "leadership_transfers_per_minute", "must be within [0, 600]");
   }
   validate_knob_ranges(validator, scope, work);
+  validate_operations_walkthrough(validator, scope, scenario);
   if (work.clients_stop_at_quiesce()) {
     for (int check : scenario.checks()) {
       if (check == proto::LIVENESS) {
@@ -414,6 +432,7 @@ void validate_raft_kv_workload(Validator& validator, const Validator::Scope& wor
 
 bool check_fits_workload(proto::Check check, const proto::Workload& workload) {
   switch (check) {
+    case proto::OPERATIONS_COMPLETED: return workload.has_raft_kv() && workload.raft_kv().operations_walkthrough();
     case proto::STORAGE_INTEGRITY: return workload.has_storage();
     case proto::LINEARIZABLE:
     case proto::RAFT_SAFETY:
@@ -602,6 +621,10 @@ Result<proto::Scenario> parse_scenario(const std::string& text, const std::strin
 }
 
 Result<proto::Scenario> load_scenario_file(const std::string& path) {
+  // A directory opens as an empty stream on Linux, whose parse would list every missing field.
+  if (std::error_code error; std::filesystem::is_directory(path, error)) {
+    return Status::invalid_argument(path + ": is a directory; give a scenario file (.textproto) in it");
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) return Status::not_found(path + ": cannot read the scenario file");
   std::ostringstream contents;

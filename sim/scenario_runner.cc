@@ -205,6 +205,7 @@ Result<RunReport> run_scenario(const proto::Scenario& scenario, uint64_t seed, c
         case proto::REPLICAS_CATCH_UP: report.checks.push_back(raft_kv->check_replicas_caught_up()); break;
         case proto::READ_YOUR_WRITES: report.checks.push_back(raft_kv->check_read_your_writes()); break;
         case proto::MONOTONIC_READS: report.checks.push_back(raft_kv->check_monotonic_reads()); break;
+        case proto::OPERATIONS_COMPLETED: report.checks.push_back(raft_kv->check_operations_completed()); break;
         default: break;  // the loader refuses checks this workload cannot answer
       }
     }

@@ -47,6 +47,7 @@ SimNode::SimNode(Simulator& simulator, SimNodeOptions options, BootFunction boot
 SimNode::~SimNode() { shut_down(); }
 
 void SimNode::start() {
+  if (retired_) return;  // a restart scheduled before it was retired finds no machine
   CAIRN_ASSERT(!up(), "starting node " + std::to_string(options_.id) + " that is already up");
   ++incarnation_;
   process_ = std::make_unique<Process>(simulator_->scheduler(), "node-" + std::to_string(options_.id));
@@ -98,6 +99,12 @@ void SimNode::unpause() {
 void SimNode::wipe() {
   crash();
   disk_->wipe();
+}
+
+void SimNode::retire() {
+  wipe();
+  retired_ = true;
+  CAIRN_ASSERT(!up(), "a retired node is down");
 }
 
 MonotonicTime SimNode::now() { return clock_.monotonic(simulator_->now()); }

@@ -57,6 +57,10 @@ class SimNode final : public Runtime {
   void unpause();
   // Crash, then swap in a blank disk (the machine's disk was replaced).
   void wipe();
+  // Wipe, and never start again (start() does nothing from now on): an operator's machine whose
+  // disk was lost, taken out of service rather than brought back under its old id.
+  void retire();
+  bool retired() const { return retired_; }
   // Final teardown at the end of a run: like crash(), without touching the disk.
   void shut_down();
 
@@ -107,6 +111,7 @@ class SimNode final : public Runtime {
   metrics::MetricsRegistry metrics_;
   ServiceTable services_;
   std::unique_ptr<Process> process_;
+  bool retired_ = false;
   uint64_t incarnation_ = 0;
   // Local timer id -> the simulator's event id; timers die with the process.
   std::map<TimerId, TimerId> timers_;

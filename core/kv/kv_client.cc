@@ -2,6 +2,7 @@
 #include "core/kv/kv_client.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace cairn::kv {
 namespace {
@@ -48,7 +49,8 @@ Result<Reply> KvClient::call(const google::protobuf::Message& request, Duration 
   // Each attempt that times out doubles the next one's patience: an attempt timeout shorter than
   // the round trip (a slow network, a busy leader) would otherwise fail every attempt forever.
   Duration patience = options_.attempt_timeout;
-  Status last_error = Status::timeout("no server answered");
+  std::map<NodeId, Status> errors;  // each server's last failure: the final answer names them all
+  last_call_uncertain_ = false;
   while (runtime_->now() < give_up) {
     const NodeId target = next_target(leader_only);
     ++attempts_;
@@ -56,7 +58,12 @@ Result<Reply> KvClient::call(const google::protobuf::Message& request, Duration 
     // An impatient attempt: the request may still take effect, and the retry must not apply twice.
     const Duration attempt_timeout = runtime_->buggify("kv.client.attempt_cut_short") ? milliseconds(1) : patience;
     Result<Reply> reply = rpc_->call<Reply>(target, services::kKeyValue, request, std::min(attempt_timeout, remaining));
-    if (!reply.ok() && reply.status().code() == StatusCode::kTimeout) patience = std::min(patience * 2, deadline);
+    if (!reply.ok() && reply.status().code() == StatusCode::kTimeout) {
+      patience = std::min(patience * 2, deadline);
+      // Unless the connection was refused or lost (never sent, so certain), the request may have
+      // arrived and taken effect.
+      if (runtime_->network().link_status(target).ok()) last_call_uncertain_ = true;
+    }
     if (reply.ok() && !reply->redirect().not_leader()) {
       // A client may forget where the leader is: the next request looks for it again.
       leader_hint_ = runtime_->buggify("kv.client.leader_forgotten") ? 0 : target;
@@ -65,10 +72,11 @@ Result<Reply> KvClient::call(const google::protobuf::Message& request, Duration 
     if (reply.ok()) {
       // A redirect: go where the server points, or look around if it knows no leader.
       leader_hint_ = reply->redirect().leader() != target ? reply->redirect().leader() : 0;
+      if (leader_hint_ != 0 && reply->redirect().has_leader_node()) learn_leader(reply->redirect().leader_node());
       if (leader_hint_ != 0) continue;
     } else {
       if (!retryable(reply.status())) return reply.status();
-      last_error = reply.status();
+      errors[target] = explained(target, reply.status());
       leader_hint_ = 0;
     }
     // No leader known: back off (with jitter, so clients do not retry in lockstep).
@@ -77,7 +85,42 @@ Result<Reply> KvClient::call(const google::protobuf::Message& request, Duration 
     runtime_->sleep(std::min(jittered, std::max(Duration{0}, give_up - runtime_->now())));
     backoff = std::min(options_.max_backoff, backoff * 2);
   }
-  return Status::timeout("no answer before the deadline (last error: " + last_error.to_string() + ")");
+  return no_answer(deadline, errors);
+}
+
+Status KvClient::explained(NodeId server, const Status& error) const {
+  if (error.code() != StatusCode::kTimeout) return error;
+  // A timeout says little when the transport knows more: the connection was refused, say.
+  const Status link = runtime_->network().link_status(server);
+  return link.ok() ? error : link;
+}
+
+Status KvClient::no_answer(Duration deadline, const std::map<NodeId, Status>& errors) const {
+  char waited[32];
+  std::snprintf(waited, sizeof waited, "%.3g s", to_seconds(deadline));
+  std::string message = std::string("no answer within ") + waited;
+  if (errors.empty()) return Status::timeout(message + " (every server redirected: no leader could serve it)");
+  message += ":";
+  for (const auto& [server, error] : errors) message += " node " + std::to_string(server) + ": " + error.to_string() + ";";
+  message.pop_back();
+  return Status::timeout(message);
+}
+
+void KvClient::learn_leader(const proto::NodeDescriptor& leader) {
+  using Learn = KvClientOptions::LearnAddresses;
+  if (options_.learn_addresses == Learn::kNone || leader.node() != leader_hint_) return;
+  const std::string& address =
+      options_.learn_addresses == Learn::kPeer ? leader.peer_address() : leader.client_address();
+  if (address.empty()) return;
+  runtime_->network().learn_address(leader.node(), address);
+  add_server(leader.node());
+}
+
+void KvClient::add_server(NodeId server) {
+  CAIRN_ASSERT(server != 0, "node 0 is never a server");
+  if (std::find(options_.servers.begin(), options_.servers.end(), server) == options_.servers.end()) {
+    options_.servers.push_back(server);
+  }
 }
 
 Result<proto::KvWriteReply> KvClient::write(proto::KvCommand command, Duration deadline) {
@@ -105,6 +148,12 @@ Result<proto::KvWriteReply> KvClient::remove(std::string key, Duration deadline)
 Result<proto::KvWriteReply> KvClient::compare_and_set(proto::KvCompareAndSet operation, Duration deadline) {
   proto::KvCommand command;
   *command.mutable_compare_and_set() = std::move(operation);
+  return write(std::move(command), deadline);
+}
+
+Result<proto::KvWriteReply> KvClient::register_node(proto::NodeDescriptor descriptor, Duration deadline) {
+  proto::KvCommand command;
+  *command.mutable_register_node() = std::move(descriptor);
   return write(std::move(command), deadline);
 }
 
@@ -164,7 +213,7 @@ std::map<NodeId, Result<proto::KvStatusReply>> KvClient::status_of(const std::ve
   for (auto& [server, call] : calls) {
     Result<proto::Envelope> envelope = call.get();
     replies.emplace(server, envelope.ok() ? RpcClient::unpack_response<proto::KvStatusReply>(*envelope)
-                                          : Result<proto::KvStatusReply>(envelope.status()));
+                                          : Result<proto::KvStatusReply>(explained(server, envelope.status())));
   }
   return replies;
 }

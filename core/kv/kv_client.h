@@ -28,6 +28,12 @@ struct KvClientOptions {
   Duration attempt_timeout = milliseconds(500);  // the first attempt's; each timed-out attempt doubles it
   Duration min_backoff = milliseconds(10);
   Duration max_backoff = milliseconds(500);
+  // Whether a redirect to a leader this client was not given teaches its transport where that
+  // leader listens (the redirect names it, from the node registry): a client outside the cluster
+  // (cairn) learns the client address; a node's own clients learn the peer address, which is
+  // the one its transport must keep for that node (a joining node knows only its seeds).
+  enum class LearnAddresses { kNone, kPeer, kClient };
+  LearnAddresses learn_addresses = LearnAddresses::kNone;
 };
 
 class KvClient {
@@ -38,6 +44,8 @@ class KvClient {
   Result<proto::KvWriteReply> put(std::string key, std::string value, Duration deadline);
   Result<proto::KvWriteReply> remove(std::string key, Duration deadline);
   Result<proto::KvWriteReply> compare_and_set(proto::KvCompareAndSet operation, Duration deadline);
+  // Writes a node's record into the node registry (node_registry.h).
+  Result<proto::KvWriteReply> register_node(proto::NodeDescriptor descriptor, Duration deadline);
   Result<std::optional<std::string>> get(std::string key, proto::ReadConsistency consistency, Duration deadline);
   Result<std::vector<proto::KvEntry>> scan(std::string start, std::string end, uint32_t limit,
                                            proto::ReadConsistency consistency, Duration deadline);
@@ -55,7 +63,13 @@ class KvClient {
   // The request id of the latest write (deduplication's key, with the client id).
   uint64_t last_request_id() const { return next_request_id_ - 1; }
   NodeId leader_hint() const { return leader_hint_; }
+  // Adds a server to try (a member found through another's status or a redirect).
+  void add_server(NodeId server);
+  const std::vector<NodeId>& servers() const { return options_.servers; }
   uint64_t attempts() const { return attempts_; }
+  // Whether an attempt of the latest call timed out: the request may have taken effect although
+  // a later attempt was answered (a retried membership change then finds itself in force).
+  bool last_call_uncertain() const { return last_call_uncertain_; }
 
  private:
   KvClient(Runtime& runtime, KvClientOptions options, std::unique_ptr<RpcClient> rpc)
@@ -65,6 +79,12 @@ class KvClient {
   template <typename Reply>
   Result<Reply> call(const google::protobuf::Message& request, Duration deadline, bool leader_only);
   NodeId next_target(bool leader_only);
+  // A redirect named where the leader listens: tell the transport, as the options ask.
+  void learn_leader(const proto::NodeDescriptor& leader);
+  // `error` for a call to `server`, or, for a timeout, why the transport cannot reach it.
+  Status explained(NodeId server, const Status& error) const;
+  // TIMEOUT saying how long was waited and why each server that was tried did not answer.
+  Status no_answer(Duration deadline, const std::map<NodeId, Status>& errors) const;
 
   Runtime* runtime_;
   KvClientOptions options_;
@@ -73,6 +93,7 @@ class KvClient {
   NodeId leader_hint_ = 0;
   std::size_t next_server_ = 0;
   uint64_t attempts_ = 0;
+  bool last_call_uncertain_ = false;
 };
 
 }  // namespace cairn::kv

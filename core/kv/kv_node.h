@@ -3,12 +3,18 @@
 // endpoint that routes between them (RaftHost), and the client service (KvService). The same
 // code runs as a simulated node and inside cairnd.
 //
+// Each node registers where it listens in the node registry (node_registry.h) and learns where
+// the others listen from it, so members added at run time reach each other.
+//
 // A replica that stops on a storage error is restarted from its disk after a delay by a
 // supervisor fiber, so a transient fault (a full disk, a failed fsync) heals without operator
 // action; until then its group is served by the others.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/kv/kv_service.h"
@@ -28,7 +34,15 @@ struct KvNodeOptions {
   KvStateMachineOptions state_machine = {};
   KvServiceOptions service = {};
   Duration restart_delay = milliseconds(500);
+  // Where this node listens, registered in the node registry (node_registry.h, group
+  // kRegistryGroup) once the node has started: through the `voters` above, which serve as seeds
+  // when the node joins. Unset: the node does not register (a test's bare node).
+  std::optional<proto::NodeDescriptor> self_descriptor = std::nullopt;
 };
+
+// The group whose key-value state holds the node registry (the ranges issue moves it to the
+// metadata range).
+inline constexpr uint64_t kRegistryGroup = 1;
 
 class KvNode {
  public:
@@ -42,7 +56,14 @@ class KvNode {
  private:
   KvNode(Runtime& runtime, KvNodeOptions options);
   Status open_group(uint64_t group);
+  std::string database_path(uint64_t group) const;
+  // open_group() after a failure: the database's files are first made what the cache shows.
+  Status reopen_group(uint64_t group);
   void supervise();
+  // Writes self_descriptor into the registry, retrying with backoff until it is applied.
+  void register_self();
+  // A registry record applied (or found at start): the transport learns the node's peer address.
+  void learn_node(const proto::NodeDescriptor& descriptor);
 
   Runtime* runtime_;
   KvNodeOptions options_;
@@ -50,6 +71,7 @@ class KvNode {
   std::map<uint64_t, KvStateMachine*> state_machines_;
   std::unique_ptr<KvService> service_;
   uint64_t replica_restarts_ = 0;
+  std::map<NodeId, std::string> peer_addresses_;  // learned from the registry, to log only changes
   // Set before the supervisor is cancelled. Closing a replica's database can swallow the
   // cancellation (a destructor cannot rethrow it), so the supervisor checks this as well.
   bool stopping_ = false;

@@ -1,13 +1,17 @@
 // KvService: client requests served through Raft (kv_service.h).
 #include "core/kv/kv_service.h"
 
+#include <algorithm>
 #include <cctype>
+
+#include "core/kv/membership_rules.h"
 
 namespace cairn::kv {
 namespace {
 
-constexpr std::array<std::string_view, 9> kOperationNames = {
-    "put", "delete", "compare_and_set", "write", "get", "scan", "change_membership", "transfer_leadership", "status"};
+constexpr std::array<std::string_view, 10> kOperationNames = {
+    "put",  "delete", "compare_and_set",     "register_node",       "write",
+    "get",  "scan",   "change_membership", "transfer_leadership", "status"};
 
 // "resource_exhausted" for RESOURCE_EXHAUSTED: Prometheus label values are conventionally lowercase.
 std::string lowercase_code(StatusCode code) {
@@ -26,11 +30,29 @@ bool is_redirect(const Reply& reply) {
   }
 }
 
-proto::KvRedirect redirect_to(NodeId leader) {
+// Where to go instead: the leader this replica knows of and, from the node registry, where it
+// listens (a client or a joining node that knows only some of the nodes can follow it there).
+proto::KvRedirect redirect_to(const KvGroup& group, NodeId leader) {
   proto::KvRedirect redirect;
   redirect.set_not_leader(true);
   redirect.set_leader(leader);
+  if (leader == 0) return redirect;
+  Result<std::optional<proto::NodeDescriptor>> record = group.state_machine->registered_node(leader);
+  if (record.ok() && record->has_value()) *redirect.mutable_leader_node() = std::move(**record);
   return redirect;
+}
+
+bool lists(const google::protobuf::RepeatedField<uint64_t>& ids, uint64_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// Where a node stands in its own replica's configuration.
+enum class Standing { kVoter, kLearner, kRemoved, kJoining };
+
+Standing standing_of(const proto::RaftMembership& membership, NodeId self) {
+  if (lists(membership.voters(), self) || lists(membership.outgoing_voters(), self)) return Standing::kVoter;
+  if (lists(membership.learners(), self) || lists(membership.learners_next(), self)) return Standing::kLearner;
+  return membership.voters().empty() ? Standing::kJoining : Standing::kRemoved;
 }
 
 proto::KvReplicaRole role_of(raft::Role role) {
@@ -94,6 +116,7 @@ KvService::Operation KvService::write_operation(const proto::KvWriteRequest& req
     case proto::KvCommand::kPut: return Operation::kPut;
     case proto::KvCommand::kDelete: return Operation::kDelete;
     case proto::KvCommand::kCompareAndSet: return Operation::kCompareAndSet;
+    case proto::KvCommand::kRegisterNode: return Operation::kRegisterNode;
     case proto::KvCommand::OPERATION_NOT_SET: return Operation::kWriteWithoutOperation;
   }
   return Operation::kWriteWithoutOperation;
@@ -128,20 +151,34 @@ Result<KvGroup> KvService::group(uint64_t id) {
   return found;
 }
 
+Result<KvGroup> KvService::member_group(uint64_t id) {
+  CAIRN_ASSIGN_OR_RETURN(KvGroup found, group(id));
+  // A replica whose configuration no longer names it was removed: its state stopped moving, and
+  // the leader it knew may be gone too. It says so rather than serve or redirect (a client then
+  // tries another node). One with no configuration yet is joining and redirects as usual.
+  const NodeId self = runtime_->node_id();
+  if (standing_of(found.replica->status().membership, self) == Standing::kRemoved) {
+    runtime_->probe("kv.service.removed_replica_refused_request");
+    return Status::failed_precondition("node " + std::to_string(self) + " was removed from group " +
+                                       std::to_string(id) + ": ask another node");
+  }
+  return found;
+}
+
 Result<proto::KvWriteReply> KvService::write(const proto::KvWriteRequest& request) {
   CAIRN_RETURN_IF_ERROR(validate_command(request.command()));
-  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, member_group(request.group()));
   proto::KvWriteReply reply;
   const replica::ReplicaStatus status = target.replica->status();
   if (status.role != raft::Role::kLeader) {
-    *reply.mutable_redirect() = redirect_to(status.leader);
+    *reply.mutable_redirect() = redirect_to(target, status.leader);
     return reply;
   }
   Result<replica::ProposalOutcome> outcome =
       target.replica->propose(request.command().SerializeAsString(), options_.request_timeout);
   if (!outcome.ok()) {
     if (outcome.status().code() == StatusCode::kFailedPrecondition) {
-      *reply.mutable_redirect() = redirect_to(target.replica->status().leader);
+      *reply.mutable_redirect() = redirect_to(target, target.replica->status().leader);
       return reply;
     }
     return outcome.status();
@@ -164,7 +201,7 @@ Result<std::optional<proto::KvRedirect>> KvService::prepare_read(const KvGroup& 
     case proto::READ_STALE: return std::optional<proto::KvRedirect>{};
     case proto::READ_LEASE: {
       const replica::ReplicaStatus status = target.replica->status();
-      if (status.role != raft::Role::kLeader) return std::optional<proto::KvRedirect>(redirect_to(status.leader));
+      if (status.role != raft::Role::kLeader) return std::optional<proto::KvRedirect>(redirect_to(target, status.leader));
       CAIRN_RETURN_IF_ERROR(target.replica->read_barrier(raft::ReadMode::kLease, options_.request_timeout).status());
       return std::optional<proto::KvRedirect>{};
     }
@@ -177,7 +214,7 @@ Result<std::optional<proto::KvRedirect>> KvService::prepare_read(const KvGroup& 
 
 Result<proto::KvReadReply> KvService::read(const proto::KvReadRequest& request) {
   CAIRN_RETURN_IF_ERROR(validate_client_key(request.key()));
-  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, member_group(request.group()));
   proto::KvReadReply reply;
   CAIRN_ASSIGN_OR_RETURN(std::optional<proto::KvRedirect> redirect, prepare_read(target, request.consistency()));
   if (redirect) {
@@ -197,7 +234,7 @@ Result<proto::KvScanReply> KvService::scan(const proto::KvScanRequest& request) 
   }
   const uint32_t limit = request.limit() == 0 ? options_.default_scan_limit : request.limit();
   if (limit > storage::kMaxScanLimit) return Status::invalid_argument("scan limit too large");
-  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, member_group(request.group()));
   proto::KvScanReply reply;
   CAIRN_ASSIGN_OR_RETURN(std::optional<proto::KvRedirect> redirect, prepare_read(target, request.consistency()));
   if (redirect) {
@@ -218,33 +255,45 @@ Result<proto::KvMembershipReply> KvService::change_membership(const proto::KvMem
   for (const proto::RaftReplicaChange& change : request.change().changes()) {
     if (change.replica() == 0) return Status::invalid_argument("replica id 0 is reserved");
   }
-  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, member_group(request.group()));
   proto::KvMembershipReply reply;
-  if (target.replica->status().role != raft::Role::kLeader) {
-    *reply.mutable_redirect() = redirect_to(target.replica->status().leader);
+  const replica::ReplicaStatus status = target.replica->status();
+  if (status.role != raft::Role::kLeader) {
+    *reply.mutable_redirect() = redirect_to(target, status.leader);
+    return reply;
+  }
+  const replica::MembershipView view = target.replica->membership_view();
+  CAIRN_RETURN_IF_ERROR(refuse_no_op_change(view.membership, request.change()));
+  if (std::optional<proto::KvLearnerLag> lag = learner_not_caught_up(view.membership, request.change(), view.matched, view.commit)) {
+    runtime_->probe("kv.membership.promotion_refused_learner_behind");
+    *reply.mutable_not_caught_up() = *lag;
     return reply;
   }
   Result<uint64_t> index = target.replica->change_membership(request.change(), options_.request_timeout);
   if (!index.ok()) {
     if (index.status().code() == StatusCode::kFailedPrecondition && target.replica->status().role != raft::Role::kLeader) {
-      *reply.mutable_redirect() = redirect_to(target.replica->status().leader);
+      *reply.mutable_redirect() = redirect_to(target, target.replica->status().leader);
       return reply;
     }
     return index.status();
   }
   reply.set_index(*index);
   *reply.mutable_membership() = target.replica->status().membership;
+  runtime_->logger().log(LogLevel::kInfo, "kv", "membership change done",
+                         {{"group", request.group()}, {"change", raft::describe(request.change())}, {"index", *index}});
   return reply;
 }
 
 Result<proto::KvTransferLeadershipReply> KvService::transfer_leadership(const proto::KvTransferLeadershipRequest& request) {
-  CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
+  CAIRN_ASSIGN_OR_RETURN(KvGroup target, member_group(request.group()));
   proto::KvTransferLeadershipReply reply;
   if (target.replica->status().role != raft::Role::kLeader) {
-    *reply.mutable_redirect() = redirect_to(target.replica->status().leader);
+    *reply.mutable_redirect() = redirect_to(target, target.replica->status().leader);
     return reply;
   }
   CAIRN_RETURN_IF_ERROR(target.replica->transfer_leadership(request.target(), options_.request_timeout));
+  runtime_->logger().log(LogLevel::kInfo, "kv", "leadership handed over",
+                         {{"group", request.group()}, {"to", request.target()}});
   return reply;
 }
 
@@ -254,7 +303,12 @@ Result<proto::KvStatusReply> KvService::status(const proto::KvStatusRequest& req
   proto::KvStatusReply reply;
   reply.set_node(runtime_->node_id());
   reply.set_group(status.group);
-  reply.set_role(role_of(status.role));
+  switch (standing_of(status.membership, runtime_->node_id())) {
+    case Standing::kVoter: reply.set_role(role_of(status.role)); break;
+    case Standing::kLearner: reply.set_role(proto::KV_ROLE_LEARNER); break;
+    case Standing::kRemoved: reply.set_role(proto::KV_ROLE_REMOVED); break;
+    case Standing::kJoining: reply.set_role(proto::KV_ROLE_JOINING); break;
+  }
   reply.set_term(status.term);
   reply.set_leader(status.leader);
   reply.set_commit_index(status.commit);
@@ -262,6 +316,13 @@ Result<proto::KvStatusReply> KvService::status(const proto::KvStatusRequest& req
   reply.set_last_index(status.last_index);
   reply.set_snapshot_index(status.snapshot_index);
   *reply.mutable_membership() = status.membership;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<proto::NodeDescriptor> nodes, target.state_machine->node_registry());
+  for (proto::NodeDescriptor& node : nodes) *reply.add_nodes() = std::move(node);
+  for (const auto& [member, matched] : status.matched) {
+    proto::KvReplicaProgress* progress = reply.add_progress();
+    progress->set_replica(member);
+    progress->set_matched_index(matched);
+  }
   return reply;
 }
 

@@ -46,6 +46,7 @@ class KvService {
     kPut,
     kDelete,
     kCompareAndSet,
+    kRegisterNode,
     kWriteWithoutOperation,  // refused as INVALID_ARGUMENT
     kGet,
     kScan,
@@ -53,7 +54,7 @@ class KvService {
     kTransferLeadership,
     kStatus,
   };
-  static constexpr std::size_t kOperationCount = 9;
+  static constexpr std::size_t kOperationCount = 10;
   // Looked up once per operation; the registry keeps them beyond this service's life.
   struct OperationMetrics {
     std::string_view name;
@@ -76,6 +77,8 @@ class KvService {
   // send instead, if any.
   Result<std::optional<proto::KvRedirect>> prepare_read(const KvGroup& group, proto::ReadConsistency consistency);
   Result<KvGroup> group(uint64_t id);
+  // group(), refused with FAILED_PRECONDITION when this node was removed from the group.
+  Result<KvGroup> member_group(uint64_t id);
 
   Runtime* runtime_;
   std::function<KvGroup(uint64_t)> find_group_;

@@ -1,8 +1,8 @@
 // KvStateMachine: KvCommands applied to the MVCC engine (kv_state_machine.h).
 #include "core/kv/kv_state_machine.h"
 
+#include "core/kv/node_registry.h"
 #include "storage/kv/kv_snapshot.h"
-
 
 namespace cairn::kv {
 namespace {
@@ -34,8 +34,11 @@ Status validate_client_key(std::string_view key) {
 }
 
 Status validate_command(const proto::KvCommand& command) {
+  if (command.has_register_node()) return validate_node_descriptor(command.register_node());
   const std::string* key = key_of(command);
-  if (key == nullptr) return Status::invalid_argument("a command needs an operation (put, delete or compare-and-set)");
+  if (key == nullptr) {
+    return Status::invalid_argument("a command needs an operation (put, delete, compare-and-set or register-node)");
+  }
   CAIRN_RETURN_IF_ERROR(validate_client_key(*key));
   const std::string* value = command.has_put()               ? &command.put().value()
                              : command.has_compare_and_set() ? &command.compare_and_set().value()
@@ -95,6 +98,9 @@ Result<proto::KvCommandResult> KvStateMachine::execute(const proto::KvCommand& c
       }
       break;
     }
+    case proto::KvCommand::kRegisterNode:
+      pending[node_registry_key(command.register_node().node())] = command.register_node().SerializeAsString();
+      break;
     default: break;  // refused before proposal; a malformed entry changes nothing, everywhere
   }
   return result;
@@ -104,6 +110,7 @@ Result<std::vector<std::string>> KvStateMachine::apply(const std::vector<proto::
                                                        const proto::RaftMembership& membership_after) {
   if (entries.empty()) return std::vector<std::string>{};
   std::map<std::string, std::optional<std::string>> pending;
+  std::vector<proto::NodeDescriptor> registered;
   std::vector<std::string> results;
   results.reserve(entries.size());
   for (const proto::RaftEntry& entry : entries) {
@@ -128,6 +135,7 @@ Result<std::vector<std::string>> KvStateMachine::apply(const std::vector<proto::
       }
     }
     CAIRN_ASSIGN_OR_RETURN(proto::KvCommandResult result, execute(command, pending));
+    if (command.has_register_node()) registered.push_back(command.register_node());
     if (command.request_id() != 0) {
       record.set_request_id(command.request_id());
       *record.mutable_result() = result;
@@ -153,6 +161,7 @@ Result<std::vector<std::string>> KvStateMachine::apply(const std::vector<proto::
   }
   CAIRN_RETURN_IF_ERROR(engine_->apply_unsynced(batch));
   applied_ = std::move(next);
+  announce(registered);
   if (applied_.index() >= engine_->synced_index() + options_.max_unsynced_indexes) {
     CAIRN_RETURN_IF_ERROR(engine_->sync());
   }
@@ -178,7 +187,26 @@ Status KvStateMachine::verify_snapshot(const std::vector<std::string>& chunks) {
 
 Status KvStateMachine::import_snapshot(const std::vector<std::string>& chunks) {
   CAIRN_RETURN_IF_ERROR(engine_->import_snapshot(chunks));
-  return load_applied();
+  CAIRN_RETURN_IF_ERROR(load_applied());
+  if (!options_.on_node_registered) return Status{};
+  CAIRN_ASSIGN_OR_RETURN(std::vector<proto::NodeDescriptor> nodes, node_registry());
+  for (const proto::NodeDescriptor& node : nodes) options_.on_node_registered(node);
+  return Status{};
+}
+
+
+void KvStateMachine::announce(const std::vector<proto::NodeDescriptor>& registered) {
+  // Only once the batch is in the engine: a listener may read the registry back.
+  if (!options_.on_node_registered) return;
+  for (const proto::NodeDescriptor& node : registered) options_.on_node_registered(node);
+}
+
+Result<std::vector<proto::NodeDescriptor>> KvStateMachine::node_registry() {
+  return read_node_registry(*engine_, applied_.index());
+}
+
+Result<std::optional<proto::NodeDescriptor>> KvStateMachine::registered_node(NodeId node) {
+  return read_node_record(*engine_, applied_.index(), node);
 }
 
 Result<std::optional<std::string>> KvStateMachine::get(std::string_view key) {

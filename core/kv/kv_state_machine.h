@@ -9,11 +9,14 @@
 //    that was applied returns the original result instead of applying twice.
 //  - Compare-and-set is decided at apply time against the state including earlier commands of
 //    the same batch, identically on every replica.
+//  - A node's registration (KvCommand.register_node) is a record of the node registry
+//    (node_registry.h) under a reserved key; the options' callback hears of each.
 //  - The Raft metadata of the applied point (index, term, membership) is stored under a reserved
 //    key in the same transaction (replica/state_machine.h says why).
 // Keys beginning with 0xff 0xff are reserved; commands using them are refused at the service.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,6 +46,9 @@ struct KvStateMachineOptions {
   // durably and recovery replays it); they are synced at the latest once this many indexes are
   // pending, and whenever the replica asks (each tick, and before it compacts its log).
   uint64_t max_unsynced_indexes = 1000;
+  // Called with every node registry record (node_registry.h) once it is applied, and with all of
+  // them after a snapshot was imported. Runs on the replica's fiber: it must not block.
+  std::function<void(const proto::NodeDescriptor&)> on_node_registered = nullptr;
 };
 
 class KvStateMachine final : public replica::StateMachine {
@@ -60,6 +66,9 @@ class KvStateMachine final : public replica::StateMachine {
   // Reads at the applied index.
   Result<std::optional<std::string>> get(std::string_view key);
   Result<std::vector<storage::KvPair>> scan(std::string start, std::string end, std::size_t limit);
+  // The node registry at the applied index: every node's record, or one node's.
+  Result<std::vector<proto::NodeDescriptor>> node_registry();
+  Result<std::optional<proto::NodeDescriptor>> registered_node(NodeId node);
 
   storage::KvEngine& engine() { return *engine_; }
 
@@ -70,6 +79,8 @@ class KvStateMachine final : public replica::StateMachine {
   // The value of `key` as the batch being built sees it.
   Result<std::optional<std::string>> current(const std::string& key,
                                              const std::map<std::string, std::optional<std::string>>& pending);
+  // Tells options_.on_node_registered of the registrations a batch just applied.
+  void announce(const std::vector<proto::NodeDescriptor>& registered);
   Result<proto::KvCommandResult> execute(const proto::KvCommand& command,
                                          std::map<std::string, std::optional<std::string>>& pending);
 

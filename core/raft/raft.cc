@@ -59,7 +59,7 @@ Raft::Raft(const RaftOptions& options, RaftRecoveredState recovered) : options_(
   catch_up_term_ = recovered.hard_state.catch_up_term();
   restarted_ = term_ > 0;
   persisted_hard_state_ = recovered.hard_state;
-  become_follower(term_, 0);
+  become_follower(term_, 0, "started");
   reported_soft_state_ = SoftState{.leader = leader_, .role = role_};
 }
 
@@ -98,10 +98,11 @@ void Raft::reset_randomized_election_timeout() {
   if (buggify("raft.election.shortest_timeout")) randomized_election_timeout_ = options_.election_ticks;
 }
 
-void Raft::become_follower(uint64_t term, ReplicaId leader) {
+void Raft::become_follower(uint64_t term, ReplicaId leader, std::string reason) {
   reset(term);
   role_ = Role::kFollower;
   leader_ = leader;
+  role_reason_ = std::move(reason);
 }
 
 void Raft::become_pre_candidate() {
@@ -110,6 +111,7 @@ void Raft::become_pre_candidate() {
   role_ = Role::kPreCandidate;
   leader_ = 0;
   votes_.clear();
+  role_reason_ = "no leader heard from within the election timeout";
 }
 
 void Raft::become_candidate() {
@@ -117,6 +119,7 @@ void Raft::become_candidate() {
   reset(term_ + 1);
   role_ = Role::kCandidate;
   vote_ = options_.id;
+  role_reason_ = "campaigning for term " + std::to_string(term_);
 }
 
 void Raft::become_leader() {
@@ -124,6 +127,7 @@ void Raft::become_leader() {
   reset(term_);
   role_ = Role::kLeader;
   leader_ = options_.id;
+  role_reason_ = "won the election of term " + std::to_string(term_);
   probe("raft.election.won");
   rebuild_progress();
   // No membership change until every entry of earlier terms is applied: one may be pending.
@@ -180,7 +184,7 @@ void Raft::tick_heartbeat() {
       for (auto& [replica, progress] : progress_) progress.set_recently_active(replica == options_.id);
       if (!quorum) {  // §6.2: a leader cut off from its quorum steps down
         probe("raft.leader.stepped_down_without_quorum");
-        become_follower(term_, 0);
+        become_follower(term_, 0, "lost contact with a quorum of voters for an election timeout (check-quorum)");
         return;
       }
     }
@@ -288,7 +292,10 @@ Status Raft::step_by_term(const proto::RaftMessage& message, bool& handled) {
       return Status{};
     }
     const bool keeps_term = type == proto::RAFT_PRE_VOTE || (type == proto::RAFT_PRE_VOTE_RESPONSE && !message.reject());
-    if (!keeps_term) become_follower(message.term(), is_from_leader(type) ? message.from() : 0);
+    if (!keeps_term) {
+      become_follower(message.term(), is_from_leader(type) ? message.from() : 0,
+                      "node " + std::to_string(message.from()) + " is at the later term " + std::to_string(message.term()));
+    }
     return Status{};
   }
   if (message.term() < term_) {
@@ -344,7 +351,8 @@ void Raft::step_candidate(const proto::RaftMessage& message) {
     handle_vote_response(message);
   } else if (is_from_leader(message.type())) {
     if (message.type() == proto::RAFT_SNAPSHOT) probe("raft.snapshot.installed_during_election");
-    become_follower(message.term(), message.from());  // someone else won this term
+    become_follower(message.term(), message.from(), "node " + std::to_string(message.from()) + " won term " +
+                                                        std::to_string(message.term()));
     step_follower(message);
   }
 }
@@ -359,7 +367,7 @@ void Raft::handle_vote_response(const proto::RaftMessage& message) {
         become_leader();
       }
       break;
-    case VoteResult::kLost: become_follower(term_, 0); break;
+    case VoteResult::kLost: become_follower(term_, 0, "lost the election of term " + std::to_string(term_)); break;
     case VoteResult::kPending: break;
   }
 }
@@ -370,7 +378,10 @@ void Raft::step_follower(const proto::RaftMessage& message) {
     case proto::RAFT_HEARTBEAT:
     case proto::RAFT_SNAPSHOT:
       election_elapsed_ = 0;
-      leader_ = message.from();
+      if (leader_ != message.from()) {
+        leader_ = message.from();
+        role_reason_ = "heard from the leader of term " + std::to_string(term_);
+      }
       if (message.type() == proto::RAFT_APPEND) handle_append(message);
       if (message.type() == proto::RAFT_HEARTBEAT) handle_heartbeat(message);
       if (message.type() == proto::RAFT_SNAPSHOT) handle_snapshot(message);
@@ -541,7 +552,12 @@ void Raft::handle_heartbeat_response(const proto::RaftMessage& message) {
   Progress& progress = found->second;
   progress.set_recently_active(true);
   progress.heartbeat_answered();
-  if (progress.match() < log_.last_index()) send_append(message.from(), false);
+  // A probing follower that lags gets a probe even when the log has nothing new for it: on an
+  // idle group nothing else would ever find where its log ends (a new learner would wait for
+  // the next client write).
+  if (progress.match() < log_.last_index()) {
+    send_append(message.from(), /*allow_empty=*/progress.state() == ProgressState::kProbe);
+  }
   uint64_t& acknowledged = acknowledged_round_[message.from()];
   if (message.heartbeat_round() > acknowledged) {
     acknowledged = message.heartbeat_round();
@@ -919,7 +935,24 @@ void Raft::apply_membership_entry(const proto::RaftEntry& entry) {
   membership_ = *changed;
   membership_history_[entry.index()] = membership_;
   if (role_ != Role::kLeader) return;
+  // A replica this change removes hears the commit index once more, so that it applies its own
+  // removal and says so, rather than wait for a leader that no longer talks to it.
+  for (const auto& [replica, progress] : progress_) {
+    if (replica != options_.id && !membership_.contains(replica)) {
+      probe("raft.membership.removed_member_told");
+      send_append(replica, /*allow_empty=*/true);
+    }
+  }
+  const std::map<ReplicaId, Progress> progress_before = progress_;
   rebuild_progress();
+  // A replica that just joined is probed at once, traffic or not, so that it starts catching up
+  // now rather than at the next heartbeat's answer.
+  for (ReplicaId replica : membership_.members()) {
+    if (replica != options_.id && !progress_before.contains(replica)) {
+      probe("raft.membership.new_member_probed");
+      send_append(replica, /*allow_empty=*/true);
+    }
+  }
   if (transfer_target_ != 0 && !membership_.voters().contains(transfer_target_)) transfer_target_ = 0;
   // §4.2.2: a leader that is no longer a voter steps down once the change is in force. It first
   // hands over to an up-to-date voter, so the group need not wait out an election timeout
@@ -927,7 +960,7 @@ void Raft::apply_membership_entry(const proto::RaftEntry& entry) {
   if (!promotable()) {
     probe("raft.leader.removed_itself");
     if (const ReplicaId successor = most_up_to_date_voter(); successor != 0) send_timeout_now(successor);
-    become_follower(term_, 0);
+    become_follower(term_, 0, "no longer a voter of the configuration");
   }
 }
 
@@ -996,7 +1029,7 @@ Ready Raft::ready() {
   CAIRN_ASSERT(!ready_outstanding_, "ready() called twice without advance()");
   flush_batched_output();
   Ready ready;
-  const SoftState soft{.leader = leader_, .role = role_};
+  const SoftState soft{.leader = leader_, .role = role_, .reason = role_reason_};
   if (!(soft == reported_soft_state_)) ready.soft_state = soft;
   const proto::RaftHardState current = hard_state();
   if (current.term() != persisted_hard_state_.term() || current.vote() != persisted_hard_state_.vote() ||

@@ -142,7 +142,7 @@ class Raft {
   void probe(std::string_view name) const;
 
   // Roles.
-  void become_follower(uint64_t term, ReplicaId leader);
+  void become_follower(uint64_t term, ReplicaId leader, std::string reason);
   void become_pre_candidate();
   void become_candidate();
   void become_leader();
@@ -218,6 +218,7 @@ class Raft {
   Membership snapshot_membership_;
 
   Role role_ = Role::kFollower;
+  std::string role_reason_;  // why the role (or the leader) last changed: for the operator's log
   uint64_t term_ = 0;
   ReplicaId vote_ = 0;
   ReplicaId leader_ = 0;

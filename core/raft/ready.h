@@ -48,7 +48,9 @@ struct ReadState {
 struct SoftState {
   uint64_t leader = 0;
   Role role = Role::kFollower;
-  bool operator==(const SoftState&) const = default;
+  std::string reason = {};  // why it changed ("lost contact with a quorum ..."), for the log only
+  // A change of reason alone is no change of state.
+  bool operator==(const SoftState& other) const { return leader == other.leader && role == other.role; }
 };
 
 struct Ready {

@@ -423,7 +423,8 @@ Status RaftReplica::process_ready() {
   if (ready.soft_state) {
     runtime_->logger().log(LogLevel::kInfo, kComponent, "role changed",
                            {{"group", options_.group}, {"role", raft::role_name(ready.soft_state->role)},
-                            {"term", raft_->term()}, {"leader", ready.soft_state->leader}});
+                            {"term", raft_->term()}, {"leader", ready.soft_state->leader},
+                            {"reason", ready.soft_state->reason}});
   }
   if (ready.soft_state && ready.soft_state->leader != status_.leader) {
     // Reads forwarded to a former leader will never be answered.
@@ -581,8 +582,38 @@ Status RaftReplica::maybe_compact() {
   return Status{};
 }
 
+void RaftReplica::log_membership_change() {
+  const raft::Membership& now = raft_->membership();
+  const NodeId self = runtime_->node_id();
+  runtime_->logger().log(LogLevel::kInfo, kComponent, "membership changed",
+                         {{"group", options_.group}, {"membership", raft::describe(now)},
+                          {"applied_index", state_machine_->applied().index()}});
+  if (logged_membership_.contains(self) && !now.contains(self)) {
+    runtime_->logger().log(LogLevel::kWarning, kComponent,
+                           "this node was removed from the group: it serves none of the group's requests until it "
+                           "is added again",
+                           {{"group", options_.group}});
+  }
+}
+
+MembershipView RaftReplica::membership_view() const {
+  MembershipView view{.membership = raft_->membership(), .matched = {}, .commit = raft_->log().committed()};
+  if (raft_->role() == raft::Role::kLeader) {
+    for (raft::ReplicaId member : view.membership.members()) {
+      const raft::Progress* progress = raft_->progress(member);
+      view.matched[member] = progress == nullptr ? 0 : progress->match();
+    }
+  }
+  return view;
+}
+
 void RaftReplica::refresh_status() {
   const NodeId previous_leader = status_.leader;
+  // The first refresh (at the start) only records where the replica begins.
+  if (!(raft_->membership() == logged_membership_)) {
+    if (status_.group != 0) log_membership_change();
+    logged_membership_ = raft_->membership();
+  }
   status_.group = options_.group;
   status_.role = raft_->role();
   status_.term = raft_->term();
@@ -592,6 +623,7 @@ void RaftReplica::refresh_status() {
   status_.last_index = raft_->log().last_index();
   status_.snapshot_index = raft_->log().snapshot_index();
   status_.membership = raft_->membership().to_proto();
+  status_.matched = membership_view().matched;
   update_metrics(previous_leader);
 }
 

@@ -90,6 +90,15 @@ struct ReplicaStatus {
   uint64_t last_index = 0;
   uint64_t snapshot_index = 0;
   proto::RaftMembership membership = {};
+  // On the leader only: the log index each member (itself included) is known to hold. A learner
+  // is ready to be promoted once its entry is close to `commit` (core/kv/membership_rules.h).
+  std::map<NodeId, uint64_t> matched = {};
+};
+
+struct MembershipView {
+  raft::Membership membership;
+  std::map<NodeId, uint64_t> matched = {};  // on a leader only, as in ReplicaStatus
+  uint64_t commit = 0;
 };
 
 class RaftReplica {
@@ -116,6 +125,10 @@ class RaftReplica {
   Result<uint64_t> change_membership(const proto::RaftMembershipChange& change, Duration timeout);
 
   ReplicaStatus status() const { return status_; }
+  // The configuration as Raft holds it right now, with each member's matched index when this
+  // replica leads: what a membership change is judged against. (status() may trail it: it is
+  // refreshed once a whole Ready is handled, and a change applied meanwhile is already in force.)
+  MembershipView membership_view() const;
   StateMachine& state_machine() { return *state_machine_; }
   // The error that stopped the replica (OK while it runs).
   const Status& failed() const { return failure_; }
@@ -197,6 +210,8 @@ class RaftReplica {
   void fail(const Status& status);
   // Updates status_ from Raft and the state machine, and the metrics from status_.
   void refresh_status();
+  // Logs a new configuration at info (and this node's removal at warning).
+  void log_membership_change();
   void update_metrics(NodeId previous_leader);
   Status rebase_log_without_membership(raft::RaftRecoveredState& recovered, const proto::RaftSnapshotMetadata& applied);
   void fail_pending(const Status& status);
@@ -212,6 +227,7 @@ class RaftReplica {
   Channel<Event> inbox_;
   Status failure_;
   ReplicaStatus status_;
+  raft::Membership logged_membership_;  // the configuration last logged
   Metrics metrics_;
   uint64_t dropped_messages_ = 0;
   uint64_t next_read_context_ = 0;

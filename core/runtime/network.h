@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "core/proto/envelope.pb.h"
 #include "core/runtime/status.h"
@@ -41,6 +42,21 @@ class Network {
   // Routes messages for `service` on this node to `handler` until the binding is destroyed.
   // Fails with ALREADY_EXISTS if the service is bound already.
   virtual Result<std::unique_ptr<ServiceBinding>> bind(ServiceId service, MessageHandler handler) = 0;
+
+  // Where `node` can be reached (HOST:PORT), learned from the cluster's node registry or from a
+  // redirect; later messages to it dial there. Transports that route by node id (the simulator)
+  // have nothing to learn.
+  virtual void learn_address(NodeId node, const std::string& address) {
+    (void)node;
+    (void)address;
+  }
+
+  // Why `node` cannot be reached right now, as far as the transport knows (a refused or failed
+  // connection); OK when it is connected or nothing is known. Used to say more than "timed out".
+  virtual Status link_status(NodeId node) const {
+    (void)node;
+    return Status{};
+  }
 };
 
 // Well-known service ids. Clients pick their own reply services above kFirstEphemeralService.
@@ -48,6 +64,7 @@ namespace services {
 inline constexpr ServiceId kRegister = 10;
 inline constexpr ServiceId kRaft = 11;        // Raft messages and snapshot chunks, every group
 inline constexpr ServiceId kKeyValue = 12;    // the replicated key-value service's clients
+inline constexpr ServiceId kNodeRegistration = 13;  // replies to a node's registration of itself
 inline constexpr ServiceId kFirstEphemeralService = 1000;
 }  // namespace services
 

@@ -16,8 +16,10 @@
 #include <random>
 #include <vector>
 
+#include "core/runtime/version.h"
 #include "core/kv/kv_client.h"
 #include "net/cairn/bench.h"
+#include "net/cairn/cluster_commands.h"
 #include "net/cairn/exit_codes.h"
 #include "net/cairn/endpoints.h"
 #include "net/epoll_runtime.h"
@@ -42,6 +44,7 @@ struct CommandFlags {
   std::string consistency = "linearizable";
   uint64_t node = 0;
   bool learner = false;
+  bool wait = false;
 };
 
 proto::ReadConsistency consistency_of(const std::string& name) {
@@ -50,84 +53,9 @@ proto::ReadConsistency consistency_of(const std::string& name) {
   return proto::READ_LINEARIZABLE;
 }
 
-// A failed call: the message on stderr, and the exit status its kind deserves.
-int report_failure(const Status& status) {
-  std::cerr << "cairn: " << status.to_string() << "\n";
-  if (status.code() == StatusCode::kTimeout || status.code() == StatusCode::kUnavailable) {
-    std::cerr << "cairn: no answer in time: the request may or may not have taken effect\n";
-    return kExitNoAnswer;
-  }
-  return kExitRefused;
-}
-
-std::string role_name(proto::KvReplicaRole role) {
-  switch (role) {
-    case proto::KV_ROLE_LEADER: return "leader";
-    case proto::KV_ROLE_CANDIDATE: return "candidate";
-    case proto::KV_ROLE_PRE_CANDIDATE: return "pre-candidate";
-    default: return "follower";
-  }
-}
-
-std::string id_list(const google::protobuf::RepeatedField<uint64_t>& ids) {
-  std::string text;
-  for (uint64_t id : ids) text += (text.empty() ? "" : ",") + std::to_string(id);
-  return text.empty() ? "-" : text;
-}
-
-std::string describe(const proto::RaftMembership& membership) {
-  std::string text = "voters " + id_list(membership.voters());
-  if (!membership.outgoing_voters().empty()) text += " (joint with " + id_list(membership.outgoing_voters()) + ")";
-  text += ", learners " + id_list(membership.learners());
-  return text;
-}
-
-int cluster_status(kv::KvClient& client, const std::map<NodeId, std::string>& endpoints, Duration timeout, bool json) {
-  int reachable = 0;
-  std::string json_items;
-  if (!json) {
-    std::printf("%-6s %-21s %-13s %6s %6s %9s %9s %9s  %s\n", "NODE", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT",
-                "APPLIED", "LAST", "MEMBERSHIP");
-  }
-  std::vector<NodeId> nodes;
-  for (const auto& [node, address] : endpoints) nodes.push_back(node);
-  // All at once: a dead node costs one timeout, not one each.
-  std::map<NodeId, Result<proto::KvStatusReply>> replies = client.status_of(nodes, std::min(timeout, Duration{seconds(2)}));
-  for (const auto& [node, address] : endpoints) {
-    const Result<proto::KvStatusReply>& reply = replies.at(node);
-    if (reply.ok()) ++reachable;
-    if (json) {
-      json_items += (json_items.empty() ? "" : ",") +
-                    (reply.ok() ? http::to_json(*reply, /*print_defaults=*/true) : "{\"node\":\"" + std::to_string(node) + "\",\"unreachable\":true}");
-    } else if (reply.ok()) {
-      std::printf("%-6llu %-21s %-13s %6llu %6llu %9llu %9llu %9llu  %s\n", static_cast<unsigned long long>(node),
-                  address.c_str(), role_name(reply->role()).c_str(), static_cast<unsigned long long>(reply->term()),
-                  static_cast<unsigned long long>(reply->leader()), static_cast<unsigned long long>(reply->commit_index()),
-                  static_cast<unsigned long long>(reply->applied_index()), static_cast<unsigned long long>(reply->last_index()),
-                  describe(reply->membership()).c_str());
-    } else {
-      std::printf("%-6llu %-21s unreachable: %s\n", static_cast<unsigned long long>(node), address.c_str(),
-                  reply.status().to_string().c_str());
-    }
-  }
-  if (json) std::cout << "[" << json_items << "]\n";
-  return reachable > 0 ? kExitDone : kExitNoAnswer;
-}
-
-int change_membership(kv::KvClient& client, proto::RaftMembershipChangeKind kind, NodeId node, Duration timeout, bool json) {
-  proto::RaftMembershipChange change;
-  proto::RaftReplicaChange* replica = change.add_changes();
-  replica->set_kind(kind);
-  replica->set_replica(node);
-  Result<proto::KvMembershipReply> reply = client.change_membership(change, timeout);
-  if (!reply.ok()) return report_failure(reply.status());
-  if (json) std::cout << http::to_json(*reply) << "\n";
-  else std::cout << "OK: " << describe(reply->membership()) << " (at index " << reply->index() << ")\n";
-  return kExitDone;
-}
-
 // Runs `command` with a KvClient on a fresh client runtime; returns its exit status.
-int with_client(const GlobalFlags& flags, const std::function<int(kv::KvClient&, const std::map<NodeId, std::string>&)>& command) {
+int with_client(const GlobalFlags& flags,
+                const std::function<int(Runtime&, kv::KvClient&, const std::map<NodeId, std::string>&)>& command) {
   Result<std::map<NodeId, std::string>> endpoints = parse_endpoints(flags.endpoints);
   if (!endpoints.ok()) {
     std::cerr << "cairn: --endpoints: " << endpoints.status().message() << "\n";
@@ -147,9 +75,11 @@ int with_client(const GlobalFlags& flags, const std::function<int(kv::KvClient&,
   return (*runtime)->run([&] {
     kv::KvClientOptions client_options;
     for (const auto& [id, address] : *endpoints) client_options.servers.push_back(id);
+    // Follow a redirect to a node it was not given.
+    client_options.learn_addresses = kv::KvClientOptions::LearnAddresses::kClient;
     Result<std::unique_ptr<kv::KvClient>> client = kv::KvClient::create(**runtime, client_options);
     if (!client.ok()) return report_failure(client.status());
-    return command(**client, *endpoints);
+    return command(**runtime, **client, *endpoints);
   });
 }
 
@@ -163,6 +93,7 @@ int main(int argc, char** argv) {
       "cairn: the command-line client of a Cairn cluster (started with cairnd, or `make cluster`).\n\n"
       "Exit status: 0 done; 1 the key does not exist (get) or the cluster refused the request; 2 bad usage;\n"
       "3 no answer in time (a write may or may not have been applied).", "cairn"};
+  app.set_version_flag("--version", std::string("cairn ") + kCairnVersion);
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the command too: `cairn get k --endpoints ...`
   GlobalFlags global;
@@ -205,6 +136,9 @@ int main(int argc, char** argv) {
   add->add_flag("--learner", flags.learner, "Add it as a learner, to be promoted once caught up");
   CLI::App* promote = cluster->add_subcommand("promote", "Make learner ID a voter");
   promote->add_option("id", flags.node, "The node's id")->required()->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  promote->add_flag("--wait", flags.wait,
+                    "If the learner has not caught up yet, wait until it has (at most --timeout seconds)\n"
+                    "instead of refusing");
   CLI::App* remove = cluster->add_subcommand("remove", "Remove node ID (voter or learner) from the cluster");
   remove->add_option("id", flags.node, "The node's id")->required()->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   CLI::App* transfer = cluster->add_subcommand("transfer", "Hand the leadership to voter ID");
@@ -223,7 +157,7 @@ int main(int argc, char** argv) {
   // The bench builds its own clients, one per concurrent loop.
   if (bench->parsed()) return run_bench_command(bench_flags, {global.endpoints, timeout, json, global.log_level});
 
-  return with_client(global, [&](kv::KvClient& client, const std::map<NodeId, std::string>& endpoints) -> int {
+  return with_client(global, [&](Runtime& runtime, kv::KvClient& client, const std::map<NodeId, std::string>& endpoints) -> int {
     if (put->parsed() || del->parsed()) {
       Result<proto::KvWriteReply> reply =
           put->parsed() ? client.put(flags.key, flags.value, timeout) : client.remove(flags.key, timeout);
@@ -260,19 +194,16 @@ int main(int argc, char** argv) {
       }
       return kExitDone;
     }
-    if (status->parsed()) return cluster_status(client, endpoints, timeout, json);
+    ClusterCommandContext cluster_context{
+        .runtime = runtime, .client = client, .endpoints = endpoints, .timeout = timeout, .json = json};
+    if (status->parsed()) return cluster_status(cluster_context);
     if (add->parsed()) {
-      return change_membership(client, flags.learner ? proto::RAFT_ADD_LEARNER : proto::RAFT_ADD_VOTER, flags.node, timeout, json);
+      return change_membership(cluster_context, flags.learner ? proto::RAFT_ADD_LEARNER : proto::RAFT_ADD_VOTER,
+                               flags.node, /*wait=*/false);
     }
-    if (promote->parsed()) return change_membership(client, proto::RAFT_ADD_VOTER, flags.node, timeout, json);
-    if (remove->parsed()) return change_membership(client, proto::RAFT_REMOVE, flags.node, timeout, json);
-    if (transfer->parsed()) {
-      if (Status transferred = client.transfer_leadership(flags.node, timeout); !transferred.ok()) {
-        return report_failure(transferred);
-      }
-      std::cout << "OK: leadership handed to node " << flags.node << "\n";
-      return kExitDone;
-    }
+    if (promote->parsed()) return change_membership(cluster_context, proto::RAFT_ADD_VOTER, flags.node, flags.wait);
+    if (remove->parsed()) return change_membership(cluster_context, proto::RAFT_REMOVE, flags.node, /*wait=*/false);
+    if (transfer->parsed()) return transfer_leadership(cluster_context, flags.node);
     return kExitUsage;
   });
 }

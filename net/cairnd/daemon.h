@@ -16,6 +16,7 @@ struct DaemonOptions {
   std::string listen_peer;            // peers (and clients) connect here
   std::string listen_client;          // another address for native clients; empty: none
   std::string listen_http;            // the HTTP/JSON API (http_gateway.h); empty: none
+  std::string advertise_host;         // the host others reach this node at; empty: each listen address's
   std::vector<NodeId> initial_voters; // this node and its --peer nodes
   bool bootstrap = true;              // --initial-cluster-state new
   std::string port_file;              // "peer=P\nclient=P\n[http=P\n]" once listening; empty: none

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/kv/cluster_survey.h"
 #include "net/http/proto_json.h"
 
 namespace cairn::net {
@@ -222,46 +223,22 @@ HttpResponse HttpGateway::range(const HttpRequest& request) {
   return json_response(reply);
 }
 
-std::map<NodeId, Result<proto::KvStatusReply>> HttpGateway::ask_status(const std::vector<NodeId>& nodes) {
-  Result<KvClientPool::Lease> client = clients_.acquire();
-  if (!client.ok()) {
-    std::map<NodeId, Result<proto::KvStatusReply>> refused;
-    for (NodeId node : nodes) refused.emplace(node, client.status());
-    return refused;
-  }
-  return (*client)->status_of(nodes, options_.status_timeout);
-}
-
 HttpResponse HttpGateway::cluster() {
-  // The configured nodes first, then any member they report that was not configured here (a
+  // The configured nodes first, then every member they name that was not configured here (a
   // node added later), so the answer covers the membership as the cluster knows it.
-  std::map<NodeId, Result<proto::KvStatusReply>> replies = ask_status(options_.servers);
-  std::vector<NodeId> members_not_asked;
-  for (const auto& [node, reply] : replies) {
-    if (!reply.ok()) continue;
-    const proto::RaftMembership& membership = reply->membership();
-    for (const auto* ids : {&membership.voters(), &membership.outgoing_voters(), &membership.learners()}) {
-      for (NodeId member : *ids) {
-        if (!replies.contains(member) &&
-            std::find(members_not_asked.begin(), members_not_asked.end(), member) == members_not_asked.end()) {
-          members_not_asked.push_back(member);
-        }
-      }
-    }
+  kv::ClusterSurvey survey;
+  if (Result<KvClientPool::Lease> client = clients_.acquire(); client.ok()) {
+    survey = kv::survey_cluster(**client, options_.servers, options_.status_timeout, nullptr);
+  } else {
+    for (NodeId node : options_.servers) survey.statuses.emplace(node, client.status());
   }
-  replies.merge(ask_status(members_not_asked));
-
-  uint64_t leader = 0;
-  uint64_t leader_term = 0;
+  std::map<NodeId, Result<proto::KvStatusReply>>& replies = survey.statuses;
+  const NodeId leader = survey.leader;
   std::string members;
   for (const auto& [node, reply] : replies) {
     members += members.empty() ? "" : ",";
     if (reply.ok()) {
       members += http::to_json(*reply, /*print_defaults=*/true);
-      if (reply->leader() != 0 && reply->term() >= leader_term) {
-        leader = reply->leader();
-        leader_term = reply->term();
-      }
     } else {
       members += "{\"node\":\"" + std::to_string(node) + "\",\"unreachable\":true,\"error\":";
       http::append_json_string(members, reply.status().to_string());

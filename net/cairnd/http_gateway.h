@@ -67,8 +67,6 @@ class HttpGateway {
   http::HttpResponse cluster();
   http::HttpResponse ready();
   http::HttpResponse metrics();
-  // Every node's status of group 1, asked of all at once through a borrowed client.
-  std::map<NodeId, Result<proto::KvStatusReply>> ask_status(const std::vector<NodeId>& nodes);
   void count_request(const std::string& route_name, int status, Duration latency);
 
   EpollRuntime* runtime_;

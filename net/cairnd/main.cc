@@ -10,11 +10,15 @@
 // flags or a data directory that belongs to another node or cluster.
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "core/runtime/version.h"
+#include "net/cairnd/config_file_check.h"
 #include "net/cairnd/daemon.h"
 #include "net/epoll_runtime.h"
 #include "net/node_address.h"
@@ -29,6 +33,7 @@ struct Flags {
   std::string listen_peer;
   std::string listen_client;
   std::string listen_http;
+  std::string advertise_host;
   std::vector<std::string> peers;
   std::string initial_cluster_state = "new";
   std::string port_file;
@@ -66,6 +71,21 @@ Status check_flags(const Flags& flags) {
       return address.status().with_context("--listen-http");
     }
   }
+  // The node registry tells the others where this node listens: a wildcard is nowhere.
+  for (const std::string* listen : {&flags.listen_peer, &flags.listen_client, &flags.listen_http}) {
+    if (listen->empty() || !flags.advertise_host.empty()) continue;
+    const std::string host = parse_socket_address(*listen).value().host;
+    if (host == "0.0.0.0" || host == "::") {
+      return Status::invalid_argument("listening on " + *listen +
+                                      " (every interface): give --advertise-host, the address the other "
+                                      "nodes and the clients reach this node at");
+    }
+  }
+  if (!flags.advertise_host.empty()) {
+    if (Result<SocketAddress> address = parse_socket_address(flags.advertise_host + ":1"); !address.ok()) {
+      return address.status().with_context("--advertise-host");
+    }
+  }
   if (flags.election_ticks <= flags.heartbeat_ticks + 2) {
     return Status::invalid_argument("--election-ticks must exceed --heartbeat-ticks by more than two "
                                     "(leases subtract two ticks of clock drift)");
@@ -78,7 +98,8 @@ Status check_flags(const Flags& flags) {
 
 void add_flags(CLI::App& app, Flags& flags) {
   app.set_config("--config", "", "Read flags from this TOML (or INI) file: one `key = value` per flag, with the flag's\n"
-                                 "long name as the key, e.g. node-id = 1, peer = [\"2=127.0.0.1:7002\"]");
+                                 "long name as the key, e.g. node-id = 1, peer = [\"2=127.0.0.1:7002\"]. An unknown key\n"
+                                 "is an error naming its line");
   app.add_option("--node-id", flags.node_id, "This node's id (a positive integer, unique in the cluster)")
       ->required()
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
@@ -93,6 +114,10 @@ void add_flags(CLI::App& app, Flags& flags) {
   app.add_option("--listen-http", flags.listen_http,
                  "Address for the HTTP/JSON API and /metrics, HOST:PORT (default: none). Routes: /v1/kv/{key},\n"
                  "/v1/kv:range, /v1/cluster, /healthz, /readyz, /metrics (see docs/operations.md)");
+  app.add_option("--advertise-host", flags.advertise_host,
+                 "The host (an IP literal) the other nodes and clients reach this node at, registered in the\n"
+                 "cluster's node registry with each listener's port (default: each listen address's host;\n"
+                 "required when listening on 0.0.0.0 or ::)");
   app.add_option("--peer", flags.peers, "Another node of the initial cluster, ID=HOST:PORT (repeat for each)");
   app.add_option("--initial-cluster-state", flags.initial_cluster_state,
                  "'new' when creating the cluster (the nodes of --peer and this one are its first voters);\n"
@@ -113,6 +138,22 @@ void add_flags(CLI::App& app, Flags& flags) {
       ->check(CLI::Range(1u, 1000u));
 }
 
+// Unknown keys in the --config file are errors (CLI11 would ignore them).
+Status check_config_file(const CLI::App& app) {
+  const CLI::Option* config = app.get_config_ptr();
+  if (config == nullptr || config->count() == 0) return {};
+  const std::string path = config->as<std::string>();
+  std::ifstream file(path);
+  if (!file) return Status::invalid_argument("--config: cannot read '" + path + "'");
+  std::stringstream text;
+  text << file.rdbuf();
+  std::vector<std::string> keys;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) keys.push_back(name);
+  }
+  return check_config_keys(path, text.str(), keys);
+}
+
 }  // namespace
 }  // namespace cairn::net
 
@@ -125,7 +166,7 @@ int main(int argc, char** argv) {
       "Exit status: 0 after SIGTERM/SIGINT, 1 when serving failed, 2 for bad flags or a data directory of\n"
       "another node or cluster.", "cairnd"};
   Flags flags;
-  app.set_version_flag("--version", "cairnd 0.2.0");
+  app.set_version_flag("--version", std::string("cairnd ") + kCairnVersion);
   add_flags(app, flags);
   try {
     app.parse(argc, argv);
@@ -134,12 +175,15 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitClean : kExitBadConfiguration;
   }
   Result<std::map<NodeId, std::string>> peers = parse_peers(flags.peers, flags.node_id);
-  Status checked = peers.ok() ? check_flags(flags) : peers.status();
+  Status checked = peers.ok() ? check_config_file(app) : peers.status();
+  if (checked.ok()) checked = check_flags(flags);
   if (!checked.ok()) {
     std::cerr << "cairnd: " << checked.message() << "\n";
     return kExitBadConfiguration;
   }
-  if (std::error_code error; !std::filesystem::create_directories(flags.data_directory, error) && error) {
+  std::error_code error;
+  const bool created_data_directory = std::filesystem::create_directories(flags.data_directory, error);
+  if (error) {
     std::cerr << "cairnd: cannot create the data directory '" << flags.data_directory << "': " << error.message() << "\n";
     return kExitBadConfiguration;
   }
@@ -149,6 +193,7 @@ int main(int argc, char** argv) {
   options.listen_peer = flags.listen_peer;
   options.listen_client = flags.listen_client;
   options.listen_http = flags.listen_http;
+  options.advertise_host = flags.advertise_host;
   options.initial_voters.push_back(flags.node_id);
   for (const auto& [id, address] : *peers) options.initial_voters.push_back(id);
   options.bootstrap = flags.initial_cluster_state == "new";
@@ -167,5 +212,10 @@ int main(int argc, char** argv) {
     std::cerr << "cairnd: " << runtime.status().to_string() << "\n";
     return kExitBadConfiguration;
   }
-  return (*runtime)->run([&] { return run_daemon(**runtime, options); });
+  const int status = (*runtime)->run([&] { return run_daemon(**runtime, options); });
+  // A start that failed before it could serve leaves nothing behind, not even the directory.
+  if (status != kExitClean && created_data_directory && std::filesystem::is_empty(flags.data_directory, error)) {
+    std::filesystem::remove(flags.data_directory, error);
+  }
+  return status;
 }

@@ -34,9 +34,9 @@ Result<NodeIdentity> decode(const std::string& text) {
 
 }  // namespace
 
-Status claim_data_directory(FileSystem& fs, const NodeIdentity& identity) {
+Result<bool> check_data_directory(FileSystem& fs, const NodeIdentity& identity) {
   CAIRN_ASSIGN_OR_RETURN(bool exists, fs.exists(kNodeIdentityFile));
-  if (!exists) return write_file_atomically(fs, kNodeIdentityFile, encode(identity));
+  if (!exists) return false;
   CAIRN_ASSIGN_OR_RETURN(std::string contents, read_whole_file(fs, kNodeIdentityFile));
   CAIRN_ASSIGN_OR_RETURN(NodeIdentity recorded, decode(contents));
   if (recorded.node != identity.node) {
@@ -47,6 +47,12 @@ Status claim_data_directory(FileSystem& fs, const NodeIdentity& identity) {
     return Status::failed_precondition("the data directory belongs to cluster '" + recorded.cluster +
                                        "', not cluster '" + identity.cluster + "'");
   }
+  return true;
+}
+
+Status claim_data_directory(FileSystem& fs, const NodeIdentity& identity) {
+  CAIRN_ASSIGN_OR_RETURN(bool claimed, check_data_directory(fs, identity));
+  if (!claimed) return write_file_atomically(fs, kNodeIdentityFile, encode(identity));
   // The file may be in the page cache only (a start that crashed between the rename and the
   // directory's sync): make the claim durable before the node acts on it.
   return make_file_durable(fs, kNodeIdentityFile);

@@ -21,8 +21,14 @@ struct NodeIdentity {
   std::string cluster;
 };
 
-// Records `identity` in a directory that has none; otherwise checks that it matches. A file
-// that cannot be read as an identity is CORRUPTION (never silently overwritten).
+// Checks, without writing anything, that the directory has no identity yet (false) or this one
+// (true). Another node's or cluster's is FAILED_PRECONDITION naming whose it is; a file that
+// cannot be read as an identity is CORRUPTION. cairnd checks before it listens, and claims
+// only once it can serve, so a start that fails leaves nothing behind.
+Result<bool> check_data_directory(FileSystem& fs, const NodeIdentity& identity);
+
+// Records `identity` in a directory that has none; otherwise checks that it matches (as above)
+// and makes the file durable. Never overwrites a file it cannot read.
 Status claim_data_directory(FileSystem& fs, const NodeIdentity& identity);
 
 }  // namespace cairn::net

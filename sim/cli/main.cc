@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "core/runtime/version.h"
 #include "core/runtime/logger.h"
 #include "sim/cli/check_history_command.h"
 #include "sim/cli/seed_option.h"
@@ -344,7 +345,7 @@ int matrix_command(const MatrixFlags& flags) {
     failed = true;
     const std::string path = save_cell_scenario(cell);
     for (const std::string& failure : cell.failures) std::printf("\n%s %s: %s", cell.fault.c_str(), cell.target.c_str(), failure.c_str());
-    std::printf("\n  replay: cairn-sim run %s --seed N\n", path.c_str());
+    std::printf("\n  replay: %s run %s --seed N\n", replay_program().c_str(), path.c_str());
   }
   return failed ? kExitFailedChecks : 0;
 }
@@ -354,13 +355,14 @@ int matrix_command(const MatrixFlags& flags) {
 
 int main(int argc, char** argv) {
   using namespace cairn::sim;
+  if (argc > 0 && argv[0] != nullptr && argv[0][0] != '\0') set_replay_program(argv[0]);
   CLI::App app{
       "cairn-sim: run a Cairn cluster inside one process on a simulated network, disk and clock, under seeded\n"
       "fault injection. A run is a pure function of (binary, scenario, seed): the same seed gives the same\n"
       "trace hash, so any failure can be replayed exactly.\n\n"
       "Exit status: 0 if every check passed, 1 if a check failed, 2 for bad input.", "cairn-sim"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "cairn-sim 0.1.0");
+  app.set_version_flag("--version", std::string("cairn-sim ") + cairn::kCairnVersion);
 
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand("run", "Run one scenario with one seed and check the outcome");

@@ -78,7 +78,7 @@ kv::KvNodeOptions RaftKvWorkload::node_options(bool bootstrap) const {
   kv::KvNodeOptions options;
   options.groups.clear();
   for (uint64_t group = 1; group <= or_default<uint32_t>(config_.groups(), 1); ++group) options.groups.push_back(group);
-  options.voters = servers_;
+  options.voters = initial_voters();
   options.bootstrap = bootstrap;
   const auto knob = [&](const char* name) { return knobs_.at(name); };
   replica::RaftReplicaOptions& replica = options.replica;
@@ -106,7 +106,17 @@ BootFunction RaftKvWorkload::server_boot_function() {
 void RaftKvWorkload::run_server(Runtime& runtime, const BootContext& context) {
   // Only the first start of the cluster creates the groups; a server that restarts without
   // state joins as a blank replica.
-  const kv::KvNodeOptions options = node_options(context.incarnation == 1);
+  // A spare server (beyond initial_voters) joins blank, waiting to be added.
+  const std::vector<NodeId> voters = initial_voters();
+  const bool first_voter = std::find(voters.begin(), voters.end(), runtime.node_id()) != voters.end();
+  kv::KvNodeOptions options = node_options(context.incarnation == 1 && first_voter);
+  // Simulated nodes register too, so the registry's writes meet every fault; the simulated
+  // network routes by node id, so the addresses are names only.
+  proto::NodeDescriptor descriptor;
+  descriptor.set_node(runtime.node_id());
+  descriptor.set_peer_address("sim-node-" + std::to_string(runtime.node_id()) + ":7001");
+  descriptor.set_client_address(descriptor.peer_address());
+  options.self_descriptor = descriptor;
   Duration backoff = milliseconds(10);
   while (true) {
     auto node = kv::KvNode::start(runtime, options);
@@ -126,7 +136,8 @@ void RaftKvWorkload::add_clients(const std::string& region, const proto::DiskMod
     add_program_node(*simulator_, id, region, disk, [this](Runtime& runtime) { run_client(runtime); });
     client_ids_.push_back(id);
   }
-  if (config_.membership_changes_per_minute() > 0 || config_.leadership_transfers_per_minute() > 0) {
+  if (config_.membership_changes_per_minute() > 0 || config_.leadership_transfers_per_minute() > 0 ||
+      config_.operations_walkthrough()) {
     add_program_node(*simulator_, kAdministratorId, region, disk, [this](Runtime& runtime) { run_administrator(runtime); });
   }
 }
@@ -141,7 +152,17 @@ void RaftKvWorkload::stop() {
   if (SimNode* administrator = simulator_->find_node(kAdministratorId)) administrator->shut_down();
 }
 
+std::vector<NodeId> RaftKvWorkload::initial_voters() const {
+  const std::size_t count = config_.initial_voters() == 0 ? servers_.size() : config_.initial_voters();
+  CAIRN_ASSERT(count <= servers_.size(), "initial_voters is validated against the servers");
+  return std::vector<NodeId>(servers_.begin(), servers_.begin() + static_cast<std::ptrdiff_t>(count));
+}
+
 void RaftKvWorkload::run_administrator(Runtime& runtime) {
+  if (config_.operations_walkthrough()) {
+    run_operations_walkthrough(runtime);
+    return;
+  }
   Random& random = runtime.random();
   const double churn_rate = config_.membership_changes_per_minute();
   const double transfer_rate = config_.leadership_transfers_per_minute();
@@ -243,7 +264,8 @@ void RaftKvWorkload::churn_membership(Runtime& runtime, uint64_t group) {
     // they touch a voter, so each cycle ends where it began, which the quiesce phase expects.
     while (true) {
       auto changed = admin->change_membership(steps[step].change, seconds(2));
-      if (changed.ok()) {
+      // A promotion refused because the learner is behind is tried again, like a failure.
+      if (changed.ok() && !changed->has_not_caught_up()) {
         ++membership_changes_;
         break;
       }
@@ -437,6 +459,7 @@ void RaftKvWorkload::record_write_order(uint64_t group, const proto::RaftEntry& 
       }
       break;
     }
+    case proto::KvCommand::kRegisterNode:  // the node registry: no client key
     case proto::KvCommand::OPERATION_NOT_SET: break;
   }
 }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,9 @@ class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
   void mark_quiesce_started();
   void mark_run_ended();
   CheckOutcome check_replicas_caught_up() const;
+  // OPERATIONS_COMPLETED (operations_walkthrough): every step done, and the configuration it
+  // leads to reached.
+  CheckOutcome check_operations_completed() const;
   CheckOutcome check_read_your_writes() const;
   CheckOutcome check_monotonic_reads() const;
 
@@ -105,6 +109,14 @@ class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
   // back, one or two at a time, or one voter replaced by another in a joint change.
   void churn_membership(Runtime& runtime, uint64_t group);
   void transfer_leadership(Runtime& runtime, uint64_t group);
+  // The walkthrough of docs/operations.md on group 1 (raft_kv_operations.cc).
+  void run_operations_walkthrough(Runtime& runtime);
+  // Sends `change` until it is done or its effect is seen (`reached` on the leader's last
+  // reported configuration); a promotion refused because the learner is behind is tried again.
+  void change_until(Runtime& runtime, kv::KvClient& admin, const std::string& step,
+                    const proto::RaftMembershipChange& change, const std::function<bool(const raft::Membership&)>& reached);
+  // The first voters of the groups (initial_voters; all servers when unset).
+  std::vector<NodeId> initial_voters() const;
   std::unique_ptr<kv::KvClient> administrator_client(Runtime& runtime, uint64_t group);
   // Whether the group's leader, last seen, is in a plain configuration in which each replica of
   // `goal` is a voter (true) or a learner (false).
@@ -140,6 +152,10 @@ class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
   uint64_t membership_changes_ = 0;
   uint64_t membership_change_failures_ = 0;
   uint64_t leadership_transfers_ = 0;
+  // The walkthrough: the steps done so far, in order, and whether it reached its end.
+  std::vector<std::string> walkthrough_steps_done_;
+  bool walkthrough_completed_ = false;
+  uint64_t promotions_refused_ = 0;
   linearizability::History history_;
   RaftSafetyOracle oracle_;
   uint64_t stale_reads_ = 0;

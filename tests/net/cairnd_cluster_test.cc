@@ -259,6 +259,8 @@ TEST(CairndFlags, BadFlagsExitTwoWithAnExplanation) {
       {base + " --tick-ms 0", "not in range"},
       {base + " --election-ticks 3 --heartbeat-ticks 1", "--election-ticks must exceed"},
       {base + " --config /nonexistent/cairnd.toml", "/nonexistent/cairnd.toml"},
+      {"--node-id 1 --listen-peer 0.0.0.0:0 --data-dir " + directory, "give --advertise-host"},
+      {base + " --advertise-host not-an-ip", "--advertise-host"},
   };
   for (const auto& [arguments, expected] : cases) {
     CommandOutcome outcome = run_cairnd(arguments);
@@ -291,6 +293,51 @@ TEST(CairndFlags, RefusesADataDirectoryOfAnotherNodeOrCluster) {
   EXPECT_NE(damaged.exit_code, 0) << damaged.output;
   EXPECT_NE(damaged.output.find("not a Cairn identity file"), std::string::npos) << damaged.output;
   std::filesystem::remove_all(directory);
+}
+
+// A misspelt key is an error naming the line and the key meant, not a node of its own cluster.
+TEST(CairndFlags, AConfigFileWithAnUnknownKeyIsRefusedNamingTheLine) {
+  const std::string directory = temporary_directory("cairnd-config-typo");
+  const std::string config = directory + "/node.toml";
+  std::ofstream(config) << "node-id = 1\n"
+                           "data-dir = \"" << directory << "/data\"\n"
+                           "listen-peer = \"127.0.0.1:0\"\n"
+                           "peers = [\"2=127.0.0.1:7002\"]\n";
+  CommandOutcome outcome = run_cairnd("--config " + config);
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("node.toml line 4: unknown key 'peers' (did you mean 'peer'?)"), std::string::npos)
+      << outcome.output;
+  EXPECT_FALSE(std::filesystem::exists(directory + "/data")) << "nothing may be written before the node can start";
+  std::filesystem::remove_all(directory);
+}
+
+// A start that cannot listen writes nothing into its data directory (not even the directory).
+TEST(CairndFlags, AStartThatCannotListenLeavesNoTrace) {
+  const std::string directory = temporary_directory("cairnd-no-trace");
+  const auto [busy, busy_port] = testing::listen_loopback();
+  ASSERT_GE(busy, 0);
+  const std::string taken = "127.0.0.1:" + std::to_string(busy_port);
+  for (const std::string& listeners : {"--listen-peer " + taken, "--listen-peer 127.0.0.1:0 --listen-http " + taken}) {
+    CommandOutcome outcome = run_cairnd("--node-id 1 --data-dir " + directory + "/data " + listeners);
+    EXPECT_EQ(outcome.exit_code, 1) << listeners << "\n" << outcome.output;
+    EXPECT_NE(outcome.output.find("cannot listen on " + taken), std::string::npos) << outcome.output;
+    EXPECT_FALSE(std::filesystem::exists(directory + "/data")) << listeners;
+  }
+  // A directory that exists already keeps existing, but gets no identity file.
+  std::filesystem::create_directories(directory + "/data");
+  CommandOutcome outcome = run_cairnd("--node-id 1 --data-dir " + directory + "/data --listen-peer " + taken);
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+  EXPECT_TRUE(std::filesystem::is_empty(directory + "/data"));
+  ::close(busy);
+  std::filesystem::remove_all(directory);
+}
+
+TEST(CairnCli, VersionIsPrinted) {
+  for (const auto& [path, name] : {std::pair{CAIRN_PATH, "cairn "}, std::pair{CAIRND_PATH, "cairnd "}}) {
+    CommandOutcome outcome = cairn::testing::run_command(path, "--version");
+    EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+    EXPECT_TRUE(outcome.output.starts_with(name)) << outcome.output;
+  }
 }
 
 // A node configured entirely from a TOML file serves, and writes its ports where the file says.

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <string>
+#include <utility>
 
 #include <google/protobuf/message.h>
 
@@ -16,6 +17,21 @@
 #include "net/frame_codec.h"
 
 namespace cairn::net::testing {
+
+// A listening socket on 127.0.0.1 at a port the kernel picks: {fd, port}; fd -1 on failure.
+inline std::pair<int, uint16_t> listen_loopback() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd, 8) != 0) {
+    ::close(fd);
+    return {-1, 0};
+  }
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  return {fd, ntohs(address.sin_port)};
+}
 
 // Connects to 127.0.0.1:port; reads then time out after `timeout_seconds`. -1 on failure.
 inline int connect_loopback(uint16_t port, int timeout_seconds = 5) {

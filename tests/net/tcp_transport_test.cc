@@ -1,7 +1,8 @@
 // The TCP transport's defences, in one process: the node runs on the real epoll runtime in this
 // thread while a plain blocking socket in another thread plays a misbehaving peer or client.
 // Covers the handshake timeout, oversized Hellos, a dialed peer that turns out to be another
-// node, the connection cap, and the bounds of every send queue (to peers and to itself).
+// node, the connection cap, and the bounds of every send queue (to peers and to itself); and
+// the addresses learned at run time (the node registry's) and what a refused dial reports.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <tuple>
 
 #include "net/epoll_runtime.h"
 #include "tests/net/raw_peer.h"
@@ -78,15 +80,8 @@ TEST(TcpTransport, AHelloLargerThanAHelloIsRefusedUnread) {
 
 TEST(TcpTransport, ADialedPeerThatIsAnotherNodeIsRefused) {
   // A listener that claims to be node 3 where node 2 was configured.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 8), 0);
-  socklen_t length = sizeof address;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
-  const uint16_t port = ntohs(address.sin_port);
+  const auto [listener, port] = testing::listen_loopback();
+  ASSERT_GE(listener, 0);
   std::thread impostor([listener] {
     const int fd = ::accept(listener, nullptr, nullptr);
     const std::string hello = hello_frame(3);
@@ -201,6 +196,91 @@ TEST(TcpTransport, MessagesToItselfAreBoundedToo) {
     return 0;
   });
   EXPECT_EQ(accepted, 4);
+}
+
+}  // namespace
+}  // namespace cairn::net
+
+namespace cairn::net {
+namespace {
+
+// A loopback listener played by a plain socket in another thread: it answers as `node` and
+// counts the bytes that arrive after its Hello.
+class ListeningPeer {
+ public:
+  explicit ListeningPeer(NodeId node) {
+    std::tie(listener_, port_) = testing::listen_loopback();
+    EXPECT_GE(listener_, 0);
+    thread_ = std::thread([this, node] {
+      const int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      const std::string hello = testing::hello_frame(node);
+      ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+      timeval timeout{2, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      char buffer[4096];
+      ssize_t got;
+      while ((got = ::recv(fd, buffer, sizeof buffer, 0)) > 0) bytes_ += static_cast<std::size_t>(got);
+      ::close(fd);
+    });
+  }
+  ~ListeningPeer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  uint16_t port() const { return port_; }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<std::size_t> bytes_{0};
+  std::thread thread_;
+};
+
+TEST(TcpTransport, ANodeLearnedAtRunTimeIsDialedAtItsAddress) {
+  ListeningPeer peer(2);
+  auto runtime = EpollRuntime::create(quiet_options(1)).value();
+  Status before;
+  runtime->run([&] {
+    proto::Envelope envelope;
+    envelope.set_destination(2);
+    before = runtime->network().send(envelope);  // unknown: no address, no connection
+    runtime->network().learn_address(2, "127.0.0.1:" + std::to_string(peer.port()));
+    EXPECT_TRUE(runtime->network().send(envelope).ok());
+    runtime->sleep(milliseconds(300));
+    return 0;
+  });
+  EXPECT_EQ(before.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(runtime->transport().stats().connections_established, 1u);
+  runtime.reset();  // closes the connection: the peer's reads end
+  // Its Hello and the envelope's frame arrived (both more than a 4-byte length each).
+  EXPECT_GT(peer.bytes(), 8u);
+}
+
+TEST(TcpTransport, AfterARefusedConnectionSendsFailAtOnceSayingSo) {
+  auto options = quiet_options(1);
+  options.peers[2] = "127.0.0.1:1";  // nobody listens: refused
+  options.transport.backoff_min = seconds(5);  // one attempt within the test
+  auto runtime = EpollRuntime::create(options).value();
+  Status first;
+  Status later;
+  Status link;
+  runtime->run([&] {
+    proto::Envelope envelope;
+    envelope.set_destination(2);
+    first = runtime->network().send(envelope);  // queued while the first dial is under way
+    runtime->sleep(milliseconds(300));
+    later = runtime->network().send(envelope);
+    link = runtime->network().link_status(2);
+    return 0;
+  });
+  EXPECT_TRUE(first.ok()) << first.to_string();
+  EXPECT_EQ(later.code(), StatusCode::kUnavailable);
+  EXPECT_NE(later.message().find("cannot connect to node 2 at 127.0.0.1:1"), std::string::npos) << later.message();
+  EXPECT_NE(later.message().find("refused"), std::string::npos) << later.message();
+  EXPECT_EQ(link.message(), later.message());
 }
 
 }  // namespace

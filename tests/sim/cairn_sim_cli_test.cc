@@ -74,6 +74,24 @@ TEST(CairnSimCli, InvalidScenarioNamesFileAndLine) {
   EXPECT_NE(outcome.output.find("bogus_field"), std::string::npos) << outcome.output;
 }
 
+TEST(CairnSimCli, ADirectoryGivenAsAScenarioIsNamedAsSuch) {
+  Outcome outcome = cairn_sim("run " + std::string(CAIRN_SOURCE_DIR) + "/scenarios --seed 1");
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("is a directory; give a scenario file"), std::string::npos) << outcome.output;
+  EXPECT_EQ(outcome.output.find("missing"), std::string::npos) << outcome.output;
+}
+
+TEST(CairnSimCli, TheExampleThatFailsByDesignFailsAndItsReplayLineRunsAsPrinted) {
+  // The README's sweep and shrink examples use it: it must keep failing.
+  const std::string example = std::string(CAIRN_SOURCE_DIR) + "/scenarios/examples/register_sloppy_quorums.textproto";
+  Outcome outcome = cairn_sim("run " + example + " --seed 1");
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+  // The replay line names the program as it was invoked (here its full path), so it works as is.
+  EXPECT_NE(outcome.output.find(std::string("replay       ") + CAIRN_SIM_PATH + " run " + example + " --seed 1"),
+            std::string::npos)
+      << outcome.output;
+}
+
 TEST(CairnSimCli, JsonOutputIsOneObjectWithTheContractFields) {
   Outcome outcome = cairn_sim("run " + kQuickstart + " --seed 1 --json");
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;

@@ -53,7 +53,10 @@ TEST(ShrinkCli, WritesAScenarioThatReplaysTheFailure) {
   Outcome outcome = cairn_sim("shrink " + sloppy + " --seed 1 --max-runs 12 --out " + out);
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   EXPECT_NE(outcome.output.find("kept         [run "), std::string::npos) << outcome.output;
-  EXPECT_NE(outcome.output.find("replay       cairn-sim run " + out + " --seed 1"), std::string::npos) << outcome.output;
+  // The program as it was invoked: here its full path.
+  EXPECT_NE(outcome.output.find(std::string("replay       ") + CAIRN_SIM_PATH + " run " + out + " --seed 1"),
+            std::string::npos)
+      << outcome.output;
   ASSERT_TRUE(std::filesystem::exists(out));
 
   Outcome replay = cairn_sim("run " + out + " --seed 1");
