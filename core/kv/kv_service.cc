@@ -318,7 +318,8 @@ Result<proto::KvStatusReply> KvService::status(const proto::KvStatusRequest& req
   *reply.mutable_membership() = status.membership;
   CAIRN_ASSIGN_OR_RETURN(std::vector<proto::NodeDescriptor> nodes, target.state_machine->node_registry());
   for (proto::NodeDescriptor& node : nodes) *reply.add_nodes() = std::move(node);
-  for (const auto& [member, matched] : status.matched) {
+  // Built here, not at every Ready: only this answer and a membership change need it.
+  for (const auto& [member, matched] : target.replica->membership_view().matched) {
     proto::KvReplicaProgress* progress = reply.add_progress();
     progress->set_replica(member);
     progress->set_matched_index(matched);

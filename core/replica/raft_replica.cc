@@ -623,7 +623,6 @@ void RaftReplica::refresh_status() {
   status_.last_index = raft_->log().last_index();
   status_.snapshot_index = raft_->log().snapshot_index();
   status_.membership = raft_->membership().to_proto();
-  status_.matched = membership_view().matched;
   update_metrics(previous_leader);
 }
 

@@ -90,14 +90,13 @@ struct ReplicaStatus {
   uint64_t last_index = 0;
   uint64_t snapshot_index = 0;
   proto::RaftMembership membership = {};
-  // On the leader only: the log index each member (itself included) is known to hold. A learner
-  // is ready to be promoted once its entry is close to `commit` (core/kv/membership_rules.h).
-  std::map<NodeId, uint64_t> matched = {};
 };
 
 struct MembershipView {
   raft::Membership membership;
-  std::map<NodeId, uint64_t> matched = {};  // on a leader only, as in ReplicaStatus
+  // On the leader only: the log index each member (itself included) is known to hold. A learner
+  // is ready to be promoted once it is close to `commit` (core/kv/membership_rules.h).
+  std::map<NodeId, uint64_t> matched = {};
   uint64_t commit = 0;
 };
 
