@@ -10,19 +10,19 @@
 #include <string_view>
 
 #include "core/proto/envelope.pb.h"
+#include "core/runtime/limits.h"
 #include "core/runtime/status.h"
 
 namespace cairn::net {
 
 inline constexpr std::size_t kFrameHeaderBytes = 4;
-inline constexpr std::size_t kDefaultMaxFrameBytes = 16 << 20;
 
 // Appends one frame holding `envelope` to `out`.
 void encode_frame(const proto::Envelope& envelope, std::string& out);
 
 class FrameDecoder {
  public:
-  explicit FrameDecoder(std::size_t max_frame_bytes = kDefaultMaxFrameBytes) : max_frame_bytes_(max_frame_bytes) {}
+  explicit FrameDecoder(std::size_t max_frame_bytes = limits::kMessageBytesMax) : max_frame_bytes_(max_frame_bytes) {}
 
   // Adds bytes read from the stream.
   void feed(std::string_view bytes) { buffer_.append(bytes); }

@@ -60,7 +60,7 @@ class TcpTransport final : public Network {
   struct Options {
     NodeId self = 0;
     std::map<NodeId, std::string> peers;  // node id -> "host:port"
-    std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+    std::size_t max_frame_bytes = limits::kMessageBytesMax;
     std::size_t send_queue_frames = 4096;
     std::size_t send_queue_bytes = 64 << 20;
     std::size_t max_incoming_connections = 1024;

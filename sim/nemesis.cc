@@ -182,6 +182,13 @@ void Nemesis::begin_episode(const ActiveFault& fault, NodeId trigger) {
       const Duration jump = draw_milliseconds(random_, fault.magnitude);
       simulator_->find_node(server)->clock().step(jump);
       simulator_->count_fault("clock_step", server, static_cast<uint64_t>(jump.count()));
+      if (duration > Duration{0}) {
+        uncorrected_steps_[server] += jump;
+        end_network_episode_after(duration, fault, [this, server, jump] {
+          simulator_->find_node(server)->clock().step(-jump);
+          uncorrected_steps_[server] -= jump;
+        });
+      }
       break;
     }
     default:
@@ -352,6 +359,8 @@ void Nemesis::heal_all() {
   for (const auto& [target, timer] : scheduled_restarts_) simulator_->cancel(timer);
   scheduled_restarts_.clear();
   while (!down_.empty()) bring_up(*down_.begin());
+  for (const auto& [server, jump] : uncorrected_steps_) simulator_->find_node(server)->clock().step(-jump);
+  uncorrected_steps_.clear();
   simulator_->trace().record(simulator_->now(), TraceEvent::kHeal, 0, hash_text("all"), 0, 0, "all");
 }
 

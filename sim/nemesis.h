@@ -84,6 +84,7 @@ class Nemesis {
   std::set<NodeId> down_;                     // crashed or wiped servers awaiting restart
   std::map<NodeId, TimerId> scheduled_restarts_;
   std::set<NodeId> paused_;
+  std::map<NodeId, Duration> uncorrected_steps_;  // clock steps with a duration, not yet stepped back
   std::map<NodeId, TimerId> scheduled_unpauses_;
 };
 

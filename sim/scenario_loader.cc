@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/runtime/file_system.h"
+#include "core/runtime/limits.h"
 
 namespace cairn::sim {
 namespace {
@@ -178,6 +179,7 @@ bool is_aimable_fault(proto::FaultKind kind) {
     case proto::NODE_CRASH:
     case proto::NODE_PAUSE:
     case proto::NODE_WIPE:
+    case proto::CLOCK_STEP:
       return true;
     default:
       return false;
@@ -199,7 +201,7 @@ void validate_aim(Validator& validator, const Validator::Scope& entry, const pro
     if (!is_aimable_fault(fault.kind())) {
       validator.error(entry, fault, "target",
                       "only NODE_CRASH, NODE_PAUSE, NODE_WIPE, PARTITION_ISOLATE_NODE, PARTITION_MAJORITY_MINORITY, "
-                      "PARTITION_ASYMMETRIC, CLOG_NODE and CLOG_LINK strike one server a target can choose");
+                      "PARTITION_ASYMMETRIC, CLOG_NODE, CLOG_LINK and CLOCK_STEP strike one server a target can choose");
     } else if (!scenario.workload().has_raft_kv()) {
       validator.error(entry, fault, "target", "leaders and followers exist in the raft_kv workload only");
     }
@@ -247,6 +249,9 @@ void validate_faults(Validator& validator, const Validator::Scope& root, const p
     }
     if (is_episode_fault(fault.kind())) {
       validator.range(entry, fault, "duration_ms", fault.duration_ms(), 1, 3'600'000, "ms");
+    }
+    if (fault.kind() == proto::CLOCK_STEP && fault.has_duration_ms()) {
+      validator.range(entry, fault, "duration_ms", fault.duration_ms(), 0, 3'600'000, "ms until the step is undone (0: never)");
     }
     if (!fault.target_path().empty()) {
       if (!is_targetable_disk_fault(fault.kind())) {
@@ -337,10 +342,13 @@ void validate_knob_ranges(Validator& validator, const Validator::Scope& workload
   constexpr Bound kBounds[] = {
       {"election_ticks", 3, 10'000},          {"heartbeat_ticks", 1, 1'000},
       {"max_clock_drift_ticks", 1, 1'000},    {"max_inflight_appends", 1, 4'096},
-      {"max_append_bytes", 1, 64 << 20},      {"compact_after_entries", 1, 1e9},
-      {"compaction_keep_entries", 0, 1e9},    {"snapshot_chunk_bytes", 64, 64 << 20},
+      {"max_append_bytes", 1, limits::kAppendBytesMax},
+      {"compact_after_entries", 1, 1e9},
+      {"compaction_keep_entries", 0, 1e9},
+      {"snapshot_chunk_bytes", 64, limits::kSnapshotChunkTargetBytesMax},
       {"max_unsynced_indexes", 1, 1e9},       {"wal_segment_bytes", 16 << 10, 1 << 30},
       {"client_attempt_timeout_ms", 1, 60'000},
+      {"engine_sync_interval_ms", 0, 60'000},
   };
   for (const Bound& bound : kBounds) {
     const auto* descriptor = ranges.GetDescriptor()->FindFieldByName(bound.field);
@@ -387,7 +395,7 @@ void validate_raft_kv_workload(Validator& validator, const Validator::Scope& wor
   if (!(work.request_timeout_ms() >= 1 && work.request_timeout_ms() <= kMaxLatencyMs)) {
     validator.error(scope, work, "request_timeout_ms", "must be within [1, 60000] ms");
   }
-  if (work.groups() == 0 || work.groups() > 64) validator.error(scope, work, "groups", "must be within [1, 64]");
+  if (work.groups() == 0 || work.groups() > 10000) validator.error(scope, work, "groups", "must be within [1, 10000]");
   if (work.value_bytes() > 4096) validator.error(scope, work, "value_bytes", "at most 4096 bytes");
   if (!work.client_region().empty() && region_names.count(work.client_region()) == 0) {
     validator.error(scope, work, "client_region", "no region named '" + work.client_region() + "'");
@@ -420,6 +428,10 @@ void validate_raft_kv_workload(Validator& validator, const Validator::Scope& wor
   }
   if (tuning.max_inflight_appends() == 0) validator.error(raft, tuning, "max_inflight_appends", "must be at least 1");
   if (tuning.max_append_bytes() == 0) validator.error(raft, tuning, "max_append_bytes", "must be at least 1");
+  if (tuning.max_append_bytes() > limits::kAppendBytesMax) {
+    validator.error(raft, tuning, "max_append_bytes",
+                    "must be at most " + std::to_string(limits::kAppendBytesMax) + " (an append must fit one message)");
+  }
   if (tuning.compact_after_entries() == 0) validator.error(raft, tuning, "compact_after_entries", "must be at least 1");
   for (const proto::Fault& fault : scenario.faults().faults()) {
     if (fault.kind() == proto::NODE_WIPE) {
@@ -589,7 +601,7 @@ void apply_defaults(proto::Scenario& scenario) {
     if (tuning.compact_after_entries() == 0) tuning.set_compact_after_entries(4096);
     if (tuning.compaction_keep_entries() == 0) tuning.set_compaction_keep_entries(512);
     if (tuning.max_inflight_appends() == 0) tuning.set_max_inflight_appends(64);
-    if (tuning.max_append_bytes() == 0) tuning.set_max_append_bytes(1 << 20);
+    if (tuning.max_append_bytes() == 0) tuning.set_max_append_bytes(limits::kAppendBytesDefault);
   }
   if (scenario.workload().has_storage()) {
     proto::StorageWorkload& work = *scenario.mutable_workload()->mutable_storage();

@@ -7,7 +7,7 @@
 
 namespace cairn::sim {
 
-SimClock::SimClock(Duration monotonic_base) : monotonic_base_(monotonic_base) {}
+SimClock::SimClock(Duration monotonic_base) : boot_monotonic_(monotonic_base), monotonic_base_(monotonic_base) {}
 
 MonotonicTime SimClock::monotonic(int64_t global_nanos) const {
   const double elapsed = static_cast<double>(global_nanos - rebase_global_);
@@ -16,7 +16,9 @@ MonotonicTime SimClock::monotonic(int64_t global_nanos) const {
 }
 
 WallTime SimClock::wall(int64_t global_nanos) const {
-  return WallTime(Duration{kEpochNanos} + monotonic(global_nanos).time_since_epoch() + wall_offset_);
+  // The wall clock counts from the epoch at global time 0 on every node, however long ago each
+  // booted (its monotonic base): a machine's calendar clock does not depend on its uptime.
+  return WallTime(Duration{kEpochNanos} + (monotonic(global_nanos).time_since_epoch() - boot_monotonic_) + wall_offset_);
 }
 
 int64_t SimClock::global_delay(Duration local) const {

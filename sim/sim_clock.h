@@ -1,7 +1,7 @@
 // SimClock: one simulated node's clocks, derived from the simulator's global virtual time.
 //
 //   monotonic = base + (global - rebase_point) * (1 + drift)     (never decreases)
-//   wall      = epoch + monotonic + offset + steps                (may jump either way)
+//   wall      = epoch + (monotonic - boot base) + offset + steps  (may jump either way)
 //
 // Drift makes a node's timers fire early or late relative to other nodes (a sleep of d local
 // time takes d / (1 + drift) global time); offset and steps skew only the wall clock, as NTP
@@ -36,6 +36,7 @@ class SimClock {
   static constexpr int64_t kEpochNanos = 1767225600LL * 1000000000LL;
 
  private:
+  Duration boot_monotonic_;  // the monotonic reading at global time 0
   Duration monotonic_base_;
   int64_t rebase_global_ = 0;
   double drift_ppm_ = 0;

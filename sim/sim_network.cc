@@ -46,9 +46,9 @@ Status SimNetwork::send(NodeId from, proto::Envelope envelope) {
   if (destination == nullptr) return Status::not_found("no node " + std::to_string(to) + " in this cluster");
   envelope.set_source(from);
   std::string bytes = envelope.SerializeAsString();
-  if (bytes.size() > kMaxMessageBytes) {
+  if (bytes.size() > limits::kMessageBytesMax) {
     return Status::invalid_argument("message of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
-                                    std::to_string(kMaxMessageBytes));
+                                    std::to_string(limits::kMessageBytesMax));
   }
   ++stats_.sent;
   const uint64_t message_id = ++last_message_id_;

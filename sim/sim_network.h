@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/proto/scenario.pb.h"
+#include "core/runtime/limits.h"
 #include "core/runtime/network.h"
 #include "core/runtime/random.h"
 
@@ -42,7 +43,6 @@ struct NetworkStats {
 
 class SimNetwork {
  public:
-  static constexpr std::size_t kMaxMessageBytes = 64 << 20;
 
   SimNetwork(Simulator& simulator, const proto::NetworkModel& model, const FaultPlan* faults);
 

@@ -128,8 +128,11 @@ Result<proto::KvWriteReply> KvClient::write(proto::KvCommand command, Duration d
   command.set_request_id(next_request_id_++);
   proto::KvWriteRequest request;
   request.set_group(options_.group);
+  request.set_observed_timestamp(observed_timestamp_);
   *request.mutable_command() = std::move(command);
-  return call<proto::KvWriteReply>(request, deadline, true);
+  CAIRN_ASSIGN_OR_RETURN(proto::KvWriteReply reply, call<proto::KvWriteReply>(request, deadline, true));
+  observe(reply.result().commit_timestamp());
+  return reply;
 }
 
 Result<proto::KvWriteReply> KvClient::put(std::string key, std::string value, Duration deadline) {
@@ -165,6 +168,7 @@ Result<std::optional<std::string>> KvClient::get(std::string key, proto::ReadCon
   request.set_consistency(consistency);
   CAIRN_ASSIGN_OR_RETURN(proto::KvReadReply reply,
                          call<proto::KvReadReply>(request, deadline, consistency != proto::READ_STALE));
+  observe(reply.read_timestamp());
   if (!reply.found()) return std::optional<std::string>{};
   return std::optional<std::string>(std::move(*reply.mutable_value()));
 }
@@ -175,11 +179,24 @@ Result<std::vector<proto::KvEntry>> KvClient::scan(std::string start, std::strin
   request.set_group(options_.group);
   request.set_start(std::move(start));
   request.set_end(std::move(end));
-  request.set_limit(limit);
   request.set_consistency(consistency);
-  CAIRN_ASSIGN_OR_RETURN(proto::KvScanReply reply,
-                         call<proto::KvScanReply>(request, deadline, consistency != proto::READ_STALE));
-  return std::vector<proto::KvEntry>(reply.entries().begin(), reply.entries().end());
+  // Page by page (a reply holds a bounded number of bytes), every page at the first one's
+  // timestamp, so that together they are one snapshot; within one deadline.
+  const MonotonicTime deadline_at = runtime_->now() + deadline;
+  std::vector<proto::KvEntry> entries;
+  while (true) {
+    request.set_limit(limit == 0 ? 0 : limit - static_cast<uint32_t>(entries.size()));
+    const Duration left = deadline_at - runtime_->now();
+    if (left <= Duration{0}) return Status::timeout("the scan did not finish within " + format_duration(deadline));
+    CAIRN_ASSIGN_OR_RETURN(proto::KvScanReply reply,
+                           call<proto::KvScanReply>(request, left, consistency != proto::READ_STALE));
+    observe(reply.read_timestamp());
+    request.set_read_timestamp(reply.read_timestamp());
+    for (proto::KvEntry& entry : *reply.mutable_entries()) entries.push_back(std::move(entry));
+    const bool limit_reached = limit != 0 && entries.size() >= limit;
+    if (reply.resume_key().empty() || limit_reached || limit == 0) return entries;
+    request.set_start(reply.resume_key());
+  }
 }
 
 Result<proto::KvMembershipReply> KvClient::change_membership(const proto::RaftMembershipChange& change,

@@ -47,6 +47,8 @@ class KvClient {
   // Writes a node's record into the node registry (node_registry.h).
   Result<proto::KvWriteReply> register_node(proto::NodeDescriptor descriptor, Duration deadline);
   Result<std::optional<std::string>> get(std::string key, proto::ReadConsistency consistency, Duration deadline);
+  // Up to `limit` entries of [start, end) (0: one page of the server's default size), fetched
+  // page by page at the first page's timestamp: one consistent snapshot, however many pages.
   Result<std::vector<proto::KvEntry>> scan(std::string start, std::string end, uint32_t limit,
                                            proto::ReadConsistency consistency, Duration deadline);
 
@@ -70,11 +72,15 @@ class KvClient {
   // Whether an attempt of the latest call timed out: the request may have taken effect although
   // a later attempt was answered (a retried membership change then finds itself in force).
   bool last_call_uncertain() const { return last_call_uncertain_; }
+  // The highest timestamp seen in a reply (commits and reads). Every write carries it, so that
+  // writes in this client's order commit at increasing timestamps across groups and nodes.
+  uint64_t observed_timestamp() const { return observed_timestamp_; }
 
  private:
   KvClient(Runtime& runtime, KvClientOptions options, std::unique_ptr<RpcClient> rpc)
       : runtime_(&runtime), options_(std::move(options)), rpc_(std::move(rpc)) {}
   Result<proto::KvWriteReply> write(proto::KvCommand command, Duration deadline);
+  void observe(uint64_t timestamp) { observed_timestamp_ = std::max(observed_timestamp_, timestamp); }
   // Sends `request` until a reply without a redirect arrives or the deadline passes.
   template <typename Reply>
   Result<Reply> call(const google::protobuf::Message& request, Duration deadline, bool leader_only);
@@ -94,6 +100,7 @@ class KvClient {
   std::size_t next_server_ = 0;
   uint64_t attempts_ = 0;
   bool last_call_uncertain_ = false;
+  uint64_t observed_timestamp_ = 0;
 };
 
 }  // namespace cairn::kv

@@ -67,8 +67,11 @@ proto::KvReplicaRole role_of(raft::Role role) {
 
 }  // namespace
 
-KvService::KvService(Runtime& runtime, std::function<KvGroup(uint64_t)> find_group, KvServiceOptions options)
+KvService::KvService(Runtime& runtime, HybridClock& clock, std::function<KvGroup(uint64_t)> find_group,
+                     KvServiceOptions options, const ClockOffsetMonitor* clock_monitor)
     : runtime_(&runtime),
+      clock_(&clock),
+      clock_monitor_(clock_monitor),
       find_group_(std::move(find_group)),
       options_(options),
       server_(runtime, services::kKeyValue, options.max_concurrent_requests) {
@@ -152,6 +155,10 @@ Result<KvGroup> KvService::group(uint64_t id) {
 }
 
 Result<KvGroup> KvService::member_group(uint64_t id) {
+  if (clock_monitor_ != nullptr && !clock_monitor_->in_line()) {
+    runtime_->probe("kv.service.refused_with_clock_out_of_line");
+    return Status::unavailable(clock_monitor_->out_of_line_reason());
+  }
   CAIRN_ASSIGN_OR_RETURN(KvGroup found, group(id));
   // A replica whose configuration no longer names it was removed: its state stopped moving, and
   // the leader it knew may be gone too. It says so rather than serve or redirect (a client then
@@ -169,13 +176,17 @@ Result<proto::KvWriteReply> KvService::write(const proto::KvWriteRequest& reques
   CAIRN_RETURN_IF_ERROR(validate_command(request.command()));
   CAIRN_ASSIGN_OR_RETURN(KvGroup target, member_group(request.group()));
   proto::KvWriteReply reply;
-  const replica::ReplicaStatus status = target.replica->status();
+  const node::ReplicaStatus status = target.replica->status();
   if (status.role != raft::Role::kLeader) {
     *reply.mutable_redirect() = redirect_to(target, status.leader);
     return reply;
   }
-  Result<replica::ProposalOutcome> outcome =
-      target.replica->propose(request.command().SerializeAsString(), options_.request_timeout);
+  // The clock moves past what the client has seen first, so this write commits after the
+  // writes it follows, wherever those went (kv.proto KvWriteRequest).
+  CAIRN_RETURN_IF_ERROR(clock_->observe(request.observed_timestamp()).with_context("the client's timestamp"));
+  proto::KvCommand command = request.command();
+  command.set_timestamp(clock_->now());
+  Result<node::ProposalOutcome> outcome = target.replica->propose(command.SerializeAsString(), options_.request_timeout);
   if (!outcome.ok()) {
     if (outcome.status().code() == StatusCode::kFailedPrecondition) {
       *reply.mutable_redirect() = redirect_to(target, target.replica->status().leader);
@@ -200,7 +211,7 @@ Result<std::optional<proto::KvRedirect>> KvService::prepare_read(const KvGroup& 
   switch (consistency) {
     case proto::READ_STALE: return std::optional<proto::KvRedirect>{};
     case proto::READ_LEASE: {
-      const replica::ReplicaStatus status = target.replica->status();
+      const node::ReplicaStatus status = target.replica->status();
       if (status.role != raft::Role::kLeader) return std::optional<proto::KvRedirect>(redirect_to(target, status.leader));
       CAIRN_RETURN_IF_ERROR(target.replica->read_barrier(raft::ReadMode::kLease, options_.request_timeout).status());
       return std::optional<proto::KvRedirect>{};
@@ -225,6 +236,7 @@ Result<proto::KvReadReply> KvService::read(const proto::KvReadRequest& request) 
   reply.set_found(value.has_value());
   if (value) reply.set_value(std::move(*value));
   reply.set_applied_index(target.state_machine->applied().index());
+  reply.set_read_timestamp(target.state_machine->last_commit_timestamp());
   return reply;
 }
 
@@ -233,7 +245,7 @@ Result<proto::KvScanReply> KvService::scan(const proto::KvScanRequest& request) 
     return Status::invalid_argument("a scan's end must come after its start");
   }
   const uint32_t limit = request.limit() == 0 ? options_.default_scan_limit : request.limit();
-  if (limit > storage::kMaxScanLimit) return Status::invalid_argument("scan limit too large");
+  if (limit > limits::kScanRowsMax) return Status::invalid_argument("scan limit too large");
   CAIRN_ASSIGN_OR_RETURN(KvGroup target, member_group(request.group()));
   proto::KvScanReply reply;
   CAIRN_ASSIGN_OR_RETURN(std::optional<proto::KvRedirect> redirect, prepare_read(target, request.consistency()));
@@ -241,13 +253,24 @@ Result<proto::KvScanReply> KvService::scan(const proto::KvScanRequest& request) 
     *reply.mutable_redirect() = *redirect;
     return reply;
   }
-  CAIRN_ASSIGN_OR_RETURN(std::vector<storage::KvPair> pairs, target.state_machine->scan(request.start(), request.end(), limit));
+  const HlcTimestamp read_timestamp =
+      request.read_timestamp() != 0 ? request.read_timestamp() : target.state_machine->last_commit_timestamp();
+  CAIRN_ASSIGN_OR_RETURN(std::vector<storage::KvPair> pairs,
+                         target.state_machine->scan(request.start(), request.end(), limit, read_timestamp,
+                                                    options_.scan_reply_bytes_max));
+  std::size_t bytes = 0;
+  for (const storage::KvPair& pair : pairs) bytes += pair.key.size() + pair.value.size();
+  // Cut short (by its limit or its bytes): the next page starts just after the last key.
+  if (!pairs.empty() && (pairs.size() == limit || bytes >= options_.scan_reply_bytes_max)) {
+    reply.set_resume_key(pairs.back().key + std::string(1, '\0'));
+  }
   for (storage::KvPair& pair : pairs) {
     proto::KvEntry* entry = reply.add_entries();
     entry->set_key(std::move(pair.key));
     entry->set_value(std::move(pair.value));
   }
   reply.set_applied_index(target.state_machine->applied().index());
+  reply.set_read_timestamp(read_timestamp);
   return reply;
 }
 
@@ -257,12 +280,12 @@ Result<proto::KvMembershipReply> KvService::change_membership(const proto::KvMem
   }
   CAIRN_ASSIGN_OR_RETURN(KvGroup target, member_group(request.group()));
   proto::KvMembershipReply reply;
-  const replica::ReplicaStatus status = target.replica->status();
+  const node::ReplicaStatus status = target.replica->status();
   if (status.role != raft::Role::kLeader) {
     *reply.mutable_redirect() = redirect_to(target, status.leader);
     return reply;
   }
-  const replica::MembershipView view = target.replica->membership_view();
+  const node::MembershipView view = target.replica->membership_view();
   CAIRN_RETURN_IF_ERROR(refuse_no_op_change(view.membership, request.change()));
   if (std::optional<proto::KvLearnerLag> lag = learner_not_caught_up(view.membership, request.change(), view.matched, view.commit)) {
     runtime_->probe("kv.membership.promotion_refused_learner_behind");
@@ -299,7 +322,7 @@ Result<proto::KvTransferLeadershipReply> KvService::transfer_leadership(const pr
 
 Result<proto::KvStatusReply> KvService::status(const proto::KvStatusRequest& request) {
   CAIRN_ASSIGN_OR_RETURN(KvGroup target, group(request.group()));
-  const replica::ReplicaStatus status = target.replica->status();
+  const node::ReplicaStatus status = target.replica->status();
   proto::KvStatusReply reply;
   reply.set_node(runtime_->node_id());
   reply.set_group(status.group);

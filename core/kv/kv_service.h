@@ -14,16 +14,17 @@
 #include <memory>
 #include <string_view>
 
+#include "core/kv/clock_offset_monitor.h"
 #include "core/kv/kv_state_machine.h"
 #include "core/proto/kv.pb.h"
-#include "core/replica/raft_replica.h"
+#include "core/node/range_replica.h"
 #include "core/runtime/rpc.h"
 
 namespace cairn::kv {
 
 // A group's replica and its state machine (owned by the replica, alive while it is).
 struct KvGroup {
-  std::shared_ptr<replica::RaftReplica> replica = nullptr;
+  std::shared_ptr<node::RangeReplica> replica = nullptr;
   KvStateMachine* state_machine = nullptr;
 };
 
@@ -31,13 +32,20 @@ struct KvServiceOptions {
   Duration request_timeout = seconds(2);  // how long a request may wait on Raft
   std::size_t max_concurrent_requests = 1024;
   uint32_t default_scan_limit = 1000;
+  // A scan reply holds at most this many bytes of keys and values (one row at least) and says
+  // where to resume (KvScanReply.resume_key).
+  std::size_t scan_reply_bytes_max = limits::kScanReplyBytesMax;
 };
 
 class KvService {
  public:
   // `find_group` returns the group's replica and state machine (null replica: not hosted here,
   // or stopped).
-  KvService(Runtime& runtime, std::function<KvGroup(uint64_t group)> find_group, KvServiceOptions options = {});
+  // `clock` (the node's, outliving the service) gives each write its timestamp. While
+  // `clock_monitor` (if any) finds this node's clock out of line, client requests but status are
+  // refused as UNAVAILABLE (clients then ask another node).
+  KvService(Runtime& runtime, HybridClock& clock, std::function<KvGroup(uint64_t group)> find_group,
+            KvServiceOptions options = {}, const ClockOffsetMonitor* clock_monitor = nullptr);
   Status start();
 
  private:
@@ -81,6 +89,8 @@ class KvService {
   Result<KvGroup> member_group(uint64_t id);
 
   Runtime* runtime_;
+  HybridClock* clock_;
+  const ClockOffsetMonitor* clock_monitor_;
   std::function<KvGroup(uint64_t)> find_group_;
   KvServiceOptions options_;
   std::array<OperationMetrics, kOperationCount> operation_metrics_;

@@ -50,11 +50,11 @@ Status validate_node_descriptor(const proto::NodeDescriptor& descriptor) {
   return validate_address("HTTP address", descriptor.http_address(), false);
 }
 
-Result<std::vector<proto::NodeDescriptor>> read_node_registry(storage::KvEngine& engine, uint64_t index) {
+Result<std::vector<proto::NodeDescriptor>> read_node_registry(storage::KvEngine& engine, uint64_t timestamp) {
   std::vector<proto::NodeDescriptor> nodes;
-  if (index == 0) return nodes;
-  storage::ScanOptions options = storage::ScanOptions::with_prefix(kNodePrefix, index);
-  options.limit = storage::kMaxScanLimit;
+  if (timestamp == 0) return nodes;
+  storage::ScanOptions options = storage::ScanOptions::with_prefix(kNodePrefix, timestamp);
+  options.limit = limits::kScanRowsMax;
   CAIRN_ASSIGN_OR_RETURN(std::vector<storage::KvPair> records, engine.scan(options));
   for (const storage::KvPair& record : records) {
     CAIRN_ASSIGN_OR_RETURN(proto::NodeDescriptor descriptor, parse_record(record.key, record.value));
@@ -63,10 +63,10 @@ Result<std::vector<proto::NodeDescriptor>> read_node_registry(storage::KvEngine&
   return nodes;
 }
 
-Result<std::optional<proto::NodeDescriptor>> read_node_record(storage::KvEngine& engine, uint64_t index, NodeId node) {
-  if (index == 0 || node == 0) return std::optional<proto::NodeDescriptor>{};
+Result<std::optional<proto::NodeDescriptor>> read_node_record(storage::KvEngine& engine, uint64_t timestamp, NodeId node) {
+  if (timestamp == 0 || node == 0) return std::optional<proto::NodeDescriptor>{};
   const std::string key = node_registry_key(node);
-  CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> value, engine.get(key, index));
+  CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> value, engine.get(key, timestamp));
   if (!value) return std::optional<proto::NodeDescriptor>{};
   CAIRN_ASSIGN_OR_RETURN(proto::NodeDescriptor descriptor, parse_record(key, *value));
   return std::optional<proto::NodeDescriptor>(std::move(descriptor));

@@ -34,11 +34,11 @@ std::string node_registry_key(NodeId node);
 // kNodeAddressBytesMax or with a control character.
 Status validate_node_descriptor(const proto::NodeDescriptor& descriptor);
 
-// Every record in `engine` as of `index`, in node order (nothing at index 0). CORRUPTION for a
-// record that does not parse or whose node does not match its key.
-Result<std::vector<proto::NodeDescriptor>> read_node_registry(storage::KvEngine& engine, uint64_t index);
+// Every record in `engine` as of `timestamp`, in node order (nothing at timestamp 0). CORRUPTION
+// for a record that does not parse or whose node does not match its key.
+Result<std::vector<proto::NodeDescriptor>> read_node_registry(storage::KvEngine& engine, uint64_t timestamp);
 
-// One node's record as of `index`, if it registered.
-Result<std::optional<proto::NodeDescriptor>> read_node_record(storage::KvEngine& engine, uint64_t index, NodeId node);
+// One node's record as of `timestamp`, if it registered.
+Result<std::optional<proto::NodeDescriptor>> read_node_record(storage::KvEngine& engine, uint64_t timestamp, NodeId node);
 
 }  // namespace cairn::kv

@@ -184,7 +184,7 @@ MetricsRegistry::Series& MetricsRegistry::series(Family& family, Labels labels, 
   }
   auto found = family.series.find(labels);
   if (found != family.series.end()) return found->second;
-  CAIRN_ASSERT(series_count_ < kMaxSeries, "more than " + std::to_string(kMaxSeries) + " metric series");
+  CAIRN_ASSERT(series_count_ < limits::kMetricSeriesMax, "more than " + std::to_string(limits::kMetricSeriesMax) + " metric series");
   ++series_count_;
   return family.series.emplace(std::move(labels), make()).first->second;
 }

@@ -12,7 +12,7 @@
 //
 // Single-threaded, like everything on a Runtime: all fibers of a node run on one thread, so no
 // atomics. Names and labels come from code, never from users; a malformed name, a name reused
-// with another type, or more series than kMaxSeries is a bug and asserts.
+// with another type, or more series than limits::kMetricSeriesMax is a bug and asserts.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +24,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "core/runtime/limits.h"
 
 namespace cairn::metrics {
 
@@ -85,7 +87,6 @@ class MetricsRegistry {
  public:
   // The most series (one per name and label set) a registry holds; names and labels come from
   // code, so reaching it means a label took unbounded values.
-  static constexpr std::size_t kMaxSeries = 10'000;
 
   MetricsRegistry() = default;
   MetricsRegistry(const MetricsRegistry&) = delete;

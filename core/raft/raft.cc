@@ -48,6 +48,7 @@ Raft::Raft(const RaftOptions& options, RaftRecoveredState recovered) : options_(
   CAIRN_ASSERT(options_.election_ticks > options_.heartbeat_ticks && options_.heartbeat_ticks > 0,
                "the election timeout must be longer than the heartbeat interval");
   CAIRN_ASSERT(options_.max_inflight_appends > 0, "the in-flight window needs room for one append");
+  CAIRN_ASSERT(options_.max_append_bytes <= limits::kAppendBytesMax, "an append must fit one message");
   auto membership = Membership::from_proto(recovered.snapshot.membership());
   CAIRN_ASSERT(membership.ok(), "recovered membership is invalid: " + membership.status().to_string());
   membership_ = *membership;
@@ -82,6 +83,7 @@ void Raft::reset(uint64_t term) {
   append_pending_ = false;
   heartbeat_pending_ = false;
   lease_revoked_ = false;
+  leader_round_seen_ = 0;
   acknowledged_round_.clear();
   acknowledged_tick_.clear();
   round_sent_tick_.clear();
@@ -154,6 +156,9 @@ bool Raft::in_lease() const {
 
 void Raft::tick() {
   CAIRN_ASSERT(!ready_outstanding_, "tick() between ready() and advance()");
+  // A quiet replica's time stands still: its lease is gone and its election timer waits for a
+  // wake-up (see quiesce()).
+  if (quiesced_) return;
   ++now_;
   if (role_ == Role::kLeader) {
     tick_heartbeat();
@@ -189,6 +194,9 @@ void Raft::tick_heartbeat() {
       }
     }
     transfer_target_ = 0;  // a transfer that did not finish within an election timeout is abandoned
+    // A leader handing over (no longer a voter) tries again, perhaps with another voter.
+    if (!promotable()) hand_over();
+    if (role_ != Role::kLeader) return;
   }
   if (heartbeat_elapsed_ >= options_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
@@ -200,6 +208,7 @@ void Raft::tick_heartbeat() {
 
 void Raft::campaign() {
   CAIRN_ASSERT(!ready_outstanding_, "campaign() between ready() and advance()");
+  wake();
   if (role_ != Role::kLeader) start_election(options_.pre_vote, false);
 }
 
@@ -266,6 +275,7 @@ Status Raft::validate(const proto::RaftMessage& message) const {
 Status Raft::step(const proto::RaftMessage& message) {
   CAIRN_ASSERT(!ready_outstanding_, "step() between ready() and advance()");
   CAIRN_RETURN_IF_ERROR(validate(message));
+  if (wakes(message)) wake();
   bool handled = false;
   CAIRN_RETURN_IF_ERROR(step_by_term(message, handled));
   if (handled) return Status{};
@@ -380,6 +390,7 @@ void Raft::step_follower(const proto::RaftMessage& message) {
       election_elapsed_ = 0;
       if (leader_ != message.from()) {
         leader_ = message.from();
+        leader_round_seen_ = 0;
         role_reason_ = "heard from the leader of term " + std::to_string(term_);
       }
       if (message.type() == proto::RAFT_APPEND) handle_append(message);
@@ -450,6 +461,19 @@ void Raft::handle_heartbeat(const proto::RaftMessage& message) {
   log_.commit_to(std::min(message.commit(), log_.last_index()));
   // A heartbeat's commit is at most what the leader knows we match (in its term: fresh).
   if (message.commit() <= log_.last_index()) maybe_caught_up(message, message.commit());
+  // A quiescing heartbeat older than a round already seen from this leader was overtaken: the
+  // leader woke since (and may hold a lease this replica must honour), so it is only a heartbeat.
+  const bool overtaken = message.heartbeat_round() < leader_round_seen_;
+  leader_round_seen_ = std::max(leader_round_seen_, message.heartbeat_round());
+  if (message.quiesce() && !overtaken && message.commit() == log_.last_index() &&
+      log_.committed() == log_.last_index() && !catching_up()) {
+    // The leader went quiet holding exactly our log: nothing to answer, nothing to wait for.
+    probe("raft.follower.quiesced");
+    quiesced_ = true;
+    return;
+  }
+  // The leader went quiet, but we lack some of its log: answer, which wakes it to send it.
+  if (message.quiesce()) wake();
   proto::RaftMessage response = make_message(proto::RAFT_HEARTBEAT_RESPONSE, message.from());
   response.set_heartbeat_round(message.heartbeat_round());
   send(std::move(response));
@@ -705,6 +729,92 @@ void Raft::broadcast_heartbeat() {
   release_reads();  // a group of one confirms its own round at once
 }
 
+bool Raft::can_quiesce(const std::function<bool(ReplicaId)>& suspected) const {
+  if (role_ != Role::kLeader || quiesced_ || ready_outstanding_) return false;
+  if (transfer_target_ != 0 || !pending_reads_.empty() || !read_states_.empty() || !messages_.empty()) return false;
+  if (append_pending_ || heartbeat_pending_ || pending_snapshot_install_) return false;
+  if (membership_.joint() || pending_membership_index_ > log_.applied()) return false;
+  const uint64_t last = log_.last_index();
+  if (!committed_in_current_term() || log_.committed() != last || log_.applied() != last) return false;
+  for (ReplicaId replica : membership_.members()) {
+    if (replica == options_.id || suspected(replica)) continue;
+    auto found = progress_.find(replica);
+    if (found == progress_.end() || found->second.match() != last) return false;
+  }
+  return true;
+}
+
+void Raft::quiesce() {
+  CAIRN_ASSERT(role_ == Role::kLeader && !quiesced_, "only an awake leader quiesces");
+  CAIRN_ASSERT(log_.committed() == log_.last_index(), "a quiet leader has committed its whole log");
+  probe("raft.leader.quiesced");
+  // A round of its own, so that a follower can tell a late quiescing heartbeat from the rounds
+  // that follow a wake-up. Only followers holding the whole log are told: one on a suspected
+  // node that lags gets nothing, and is caught up when it is trusted again (or campaigns).
+  const uint64_t round = ++heartbeat_round_;
+  for (ReplicaId replica : membership_.members()) {
+    if (replica == options_.id || progress_of(replica).match() != log_.last_index()) continue;
+    proto::RaftMessage heartbeat = make_message(proto::RAFT_HEARTBEAT, replica);
+    heartbeat.set_commit(log_.committed());
+    heartbeat.set_heartbeat_round(round);
+    heartbeat.set_quiesce(true);
+    send(std::move(heartbeat));
+  }
+  // The lease was measured in ticks, which stop now: after a wake-up, acknowledgements of rounds
+  // sent before it (even ones that arrive late) would look recent. A quiet leader has no lease,
+  // and earns one with a round sent after it wakes.
+  acknowledged_tick_.clear();
+  round_sent_tick_.clear();
+  quiesced_ = true;
+  CAIRN_ASSERT(!lease_valid(), "a quiet leader holds no lease");
+}
+
+bool Raft::wakes(const proto::RaftMessage& message) const {
+  if (message.type() == proto::RAFT_HEARTBEAT && message.quiesce()) return false;
+  if (quiesced_ && role_ != Role::kLeader) {
+    // A woken follower's election timer runs again, and its leader, quiet, sends nothing to stop
+    // it: a wake-up the leader does not share ends in an election. So a quiet follower stays quiet
+    // for what changes nothing here: a message of an earlier term (answered or dropped as it is),
+    // and another node's campaign that its leader's lease makes it ignore. (Seed 867993944799 of
+    // raft_kv_quiet_ranges: one follower's false suspicion of the leader woke the others with its
+    // pre-vote, and they deposed the live, quiet leader as the run ended.) The leader's own
+    // campaign wakes it: the leader restarted, and this follower is part of the quorum it needs
+    // (seed 506453381587).
+    if (message.term() < term_) return false;
+    if (is_vote_request(message.type()) && message.term() > term_ && message.from() != leader_ &&
+        message.context() != kTransferContext && in_lease()) {
+      return false;
+    }
+  }
+  // The answers to rounds sent before going quiet arrive after it: from a follower that holds the
+  // whole log they change nothing (and with a round trip longer than the heartbeat interval,
+  // waking for them would undo every quiesce). An answer to the quiescing round itself (the
+  // newest) says the follower could not go quiet: that one wakes.
+  if (quiesced_ && role_ == Role::kLeader && message.type() == proto::RAFT_HEARTBEAT_RESPONSE &&
+      message.term() == term_ && message.heartbeat_round() < heartbeat_round_) {
+    auto found = progress_.find(message.from());
+    return found == progress_.end() || found->second.match() < log_.last_index();
+  }
+  return true;
+}
+
+void Raft::wake() {
+  CAIRN_ASSERT(!ready_outstanding_, "wake() between ready() and advance()");
+  if (!quiesced_) return;
+  quiesced_ = false;
+  probe("raft.woken");
+  if (role_ == Role::kLeader) {
+    // Check-quorum starts over: followers prove themselves active again from now on.
+    election_elapsed_ = 0;
+    for (auto& [replica, progress] : progress_) progress.set_recently_active(replica == options_.id);
+    return;
+  }
+  // A follower honours its leader's lease for a whole timeout from now, as if it had just heard
+  // from it, and campaigns after a randomized one unless heartbeats resume: a leader that is only
+  // suspected (a lost ping) keeps its lease, one that failed is replaced within two timeouts.
+  election_elapsed_ = 0;
+}
+
 void Raft::send_timeout_now(ReplicaId to) {
   probe("raft.transfer.timeout_now_sent");
   lease_revoked_ = true;  // the target may win while our lease has not expired
@@ -745,6 +855,7 @@ void Raft::append_own_entries(std::vector<proto::RaftEntry> entries) {
 
 Result<uint64_t> Raft::propose(std::string data) {
   CAIRN_ASSERT(!ready_outstanding_, "propose() between ready() and advance()");
+  wake();
   if (role_ != Role::kLeader) return Status::failed_precondition("not the leader");
   if (transfer_target_ != 0) return Status::unavailable("leadership is being transferred");
   if (uncommitted_bytes_ + data.size() > options_.max_uncommitted_bytes) {
@@ -762,6 +873,7 @@ Result<uint64_t> Raft::propose(std::string data) {
 
 Result<uint64_t> Raft::propose_membership_change(const proto::RaftMembershipChange& change) {
   CAIRN_ASSERT(!ready_outstanding_, "propose_membership_change() between ready() and advance()");
+  wake();
   if (role_ != Role::kLeader) return Status::failed_precondition("not the leader");
   if (transfer_target_ != 0) return Status::unavailable("leadership is being transferred");
   if (pending_membership_index_ > log_.applied()) {
@@ -780,6 +892,7 @@ Result<uint64_t> Raft::propose_membership_change(const proto::RaftMembershipChan
 
 Status Raft::transfer_leadership(ReplicaId target) {
   CAIRN_ASSERT(!ready_outstanding_, "transfer_leadership() between ready() and advance()");
+  wake();
   if (role_ != Role::kLeader) return Status::failed_precondition("not the leader");
   if (target == options_.id) return Status{};
   if (!membership_.voters().contains(target)) return Status::invalid_argument("the target is not a voter");
@@ -859,6 +972,7 @@ bool Raft::lease_holds_for(uint64_t lease_ticks) const {
 
 Status Raft::read_index(std::string context, ReadMode mode) {
   CAIRN_ASSERT(!ready_outstanding_, "read_index() between ready() and advance()");
+  wake();
   if (role_ == Role::kLeader) return start_read(std::move(context), mode, 0);
   if (leader_ == 0) return Status::failed_precondition("no leader known");
   proto::RaftMessage request = make_message(proto::RAFT_READ_INDEX, leader_);
@@ -954,17 +1068,38 @@ void Raft::apply_membership_entry(const proto::RaftEntry& entry) {
     }
   }
   if (transfer_target_ != 0 && !membership_.voters().contains(transfer_target_)) transfer_target_ = 0;
-  // §4.2.2: a leader that is no longer a voter steps down once the change is in force. It first
-  // hands over to an up-to-date voter, so the group need not wait out an election timeout
-  // (the followers' lease would make them ignore anyone else until then).
   if (!promotable()) {
     probe("raft.leader.removed_itself");
-    if (const ReplicaId successor = most_up_to_date_voter(); successor != 0) send_timeout_now(successor);
-    become_follower(term_, 0, "no longer a voter of the configuration");
+    hand_over();
   }
 }
 
+void Raft::hand_over() {
+  CAIRN_ASSERT(role_ == Role::kLeader && !promotable(), "only a leader that is no longer a voter hands over");
+  // §4.2.2: a leader that is no longer a voter steps down once the change is in force. It hands
+  // over to a voter that holds its whole log, so the group need not wait out an election
+  // timeout (the followers' lease would make them ignore anyone else until then) — and so that
+  // no entry it appended is left only where no voter can get it: entries held by learners alone
+  // make the learners refuse every candidate's vote, and the learners cannot campaign (a fresh
+  // seed of raft_kv_swarm stalled so). Until a voter has caught up, it keeps leading, refusing
+  // proposals, and catches one up as a leadership transfer does.
+  if (const ReplicaId successor = most_up_to_date_voter(); successor != 0) {
+    send_timeout_now(successor);
+    become_follower(term_, 0, "no longer a voter of the configuration");
+    return;
+  }
+  probe("raft.leader.handover_waits_for_catch_up");
+  ReplicaId best = 0;
+  for (ReplicaId voter : membership_.voters()) {
+    auto found = progress_.find(voter);
+    if (found == progress_.end()) continue;
+    if (best == 0 || found->second.match() > progress_.at(best).match()) best = voter;
+  }
+  if (best != 0) (void)transfer_leadership(best);
+}
+
 ReplicaId Raft::most_up_to_date_voter() const {
+  CAIRN_ASSERT(role_ == Role::kLeader, "only a leader knows how far voters are");
   for (ReplicaId voter : membership_.voters()) {
     auto found = progress_.find(voter);
     if (voter != options_.id && found != progress_.end() && found->second.match() == log_.last_index()) return voter;
@@ -1025,6 +1160,21 @@ bool Raft::has_ready() const {
          log_.has_next_committed_entries() || !(SoftState{.leader = leader_, .role = role_} == reported_soft_state_);
 }
 
+void Raft::split_messages(Ready& ready) {
+  // A leader's appends and heartbeats speak only for what it sends, never for its own disk
+  // (ready.h); everything else — votes, acknowledgements, snapshots — waits for the persist.
+  const bool leading = role_ == Role::kLeader;
+  for (proto::RaftMessage& message : messages_) {
+    const bool promises_nothing =
+        leading && (message.type() == proto::RAFT_APPEND || message.type() == proto::RAFT_HEARTBEAT);
+    (promises_nothing ? ready.messages : ready.messages_after_persist).push_back(std::move(message));
+  }
+  messages_.clear();
+  for (const proto::RaftMessage& message : ready.messages) {
+    CAIRN_ASSERT(message.term() == term_, "a message that leaves before the persist speaks for the current term");
+  }
+}
+
 Ready Raft::ready() {
   CAIRN_ASSERT(!ready_outstanding_, "ready() called twice without advance()");
   flush_batched_output();
@@ -1032,14 +1182,14 @@ Ready Raft::ready() {
   const SoftState soft{.leader = leader_, .role = role_, .reason = role_reason_};
   if (!(soft == reported_soft_state_)) ready.soft_state = soft;
   const proto::RaftHardState current = hard_state();
-  if (current.term() != persisted_hard_state_.term() || current.vote() != persisted_hard_state_.vote() ||
-      current.commit() != persisted_hard_state_.commit() || current.catch_up_term() != persisted_hard_state_.catch_up_term()) {
-    ready.hard_state = current;
-  }
+  const bool promise_changed = current.term() != persisted_hard_state_.term() ||
+                               current.vote() != persisted_hard_state_.vote() ||
+                               current.catch_up_term() != persisted_hard_state_.catch_up_term();
+  if (promise_changed || current.commit() != persisted_hard_state_.commit()) ready.hard_state = current;
   ready.snapshot = pending_snapshot_install_;
   ready.entries = log_.unstable_entries();
-  ready.messages = std::move(messages_);
-  messages_.clear();
+  ready.must_sync = promise_changed || !ready.entries.empty();
+  split_messages(ready);
   ready.committed_entries = log_.next_committed_entries(options_.max_committed_bytes_per_ready);
   ready.read_states = std::move(read_states_);
   read_states_.clear();
@@ -1056,14 +1206,35 @@ void Raft::advance(const Ready& ready) {
     pending_snapshot_install_.reset();
   }
   if (!ready.entries.empty()) log_.stable_to(ready.entries.back().index(), ready.entries.back().term());
-  for (const proto::RaftEntry& entry : ready.committed_entries) {
-    if (entry.index() <= log_.applied()) continue;  // covered by a snapshot installed meanwhile
-    log_.applied_to(entry.index());
-    if (entry.type() == proto::RAFT_ENTRY_MEMBERSHIP) apply_membership_entry(entry);
+  // Entries at or below a snapshot installed meanwhile were handed out by the snapshot.
+  if (!ready.committed_entries.empty() && ready.committed_entries.back().index() > log_.applying()) {
+    log_.applying_to(ready.committed_entries.back().index());
   }
   if (role_ != Role::kLeader) return;
   // The leader's own entries count toward a quorum only once they are durable.
   if (progress_of(options_.id).acknowledge(log_.stable_index()) && maybe_commit()) broadcast_commit();
+  maybe_leave_joint();
+}
+
+void Raft::applied_to(uint64_t index) {
+  CAIRN_ASSERT(!ready_outstanding_, "applied_to() between ready() and advance()");
+  CAIRN_ASSERT(index <= log_.applying(), "applied_to(" + std::to_string(index) + ") beyond the entries handed out");
+  if (index <= log_.applied()) return;
+  for (uint64_t next = log_.applied() + 1; next <= index; ++next) {
+    const proto::RaftEntry& entry = log_.entry(next);
+    if (entry.type() != proto::RAFT_ENTRY_MEMBERSHIP) continue;
+    log_.applied_to(next);
+    apply_membership_entry(entry);
+  }
+  log_.applied_to(index);
+  if (role_ != Role::kLeader) return;
+  // A configuration now in force may complete a quorum the old one lacked.
+  if (maybe_commit()) broadcast_commit();
+  maybe_leave_joint();
+}
+
+void Raft::maybe_leave_joint() {
+  CAIRN_ASSERT(role_ == Role::kLeader, "only a leader proposes leaving a joint configuration");
   // §4.3: a joint configuration entered with auto-leave is left as soon as it is in force.
   if (membership_.joint() && membership_.auto_leave() && pending_membership_index_ <= log_.applied() &&
       transfer_target_ == 0 && !buggify("raft.membership.auto_leave_deferred")) {

@@ -20,11 +20,22 @@
 //   - ReadIndex reads (§6.4) and lease reads (§6.4.1, only with CheckQuorum, shortened by the
 //     configured maximum clock drift);
 //   - leadership transfer (§3.10);
-//   - membership changes by joint consensus (§4.3) and learners (§4.2.1), see membership.h.
+//   - membership changes by joint consensus (§4.3) and learners (§4.2.1), see membership.h;
+//   - quiescence (CockroachDB's): an idle group stops its heartbeats and election timers, so
+//     that thousands of idle groups cost nothing. The leader of a group whose followers all hold
+//     the whole log, with nothing pending, quiesces: it sends one last heartbeat marked quiesce
+//     and gives up its lease (its ticks stop, so the lease could not be measured). A follower
+//     that holds the leader's whole log when that heartbeat arrives goes quiet too. The driver
+//     stops ticking a quiet replica; any proposal, read, transfer or message (other than the
+//     quiescing heartbeat, a quiet leader's late answers to rounds it sent before, and what a
+//     quiet follower would ignore or answer unchanged: see wakes()) wakes it, and the driver
+//     wakes a follower whose leader's node it suspects has failed: its election timer runs
+//     out, unless heartbeats resume.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +47,7 @@
 #include "core/raft/raft_log.h"
 #include "core/raft/ready.h"
 #include "core/runtime/fault_points.h"
+#include "core/runtime/limits.h"
 #include "core/runtime/random.h"
 #include "core/runtime/status.h"
 
@@ -52,7 +64,7 @@ struct RaftOptions {
   // Lease reads are served only while the leader's lease, an election timeout after a quorum
   // last acknowledged it, minus this many ticks of possible clock drift, has not expired.
   uint32_t max_clock_drift_ticks = 2;
-  std::size_t max_append_bytes = 1 << 20;       // data per append message (at least one entry)
+  std::size_t max_append_bytes = limits::kAppendBytesDefault;  // data per append (at least one entry); <= limits::kAppendBytesMax
   std::size_t max_inflight_appends = 64;        // unacknowledged appends per follower
   std::size_t max_uncommitted_bytes = 64 << 20; // proposals refused beyond this
   std::size_t max_committed_bytes_per_ready = 4 << 20;
@@ -100,6 +112,17 @@ class Raft {
   // without a known leader, RESOURCE_EXHAUSTED beyond max_pending_reads). A follower asks its
   // leader.
   Status read_index(std::string context, ReadMode mode);
+  // Whether the leader may go quiet now: every follower not in `suspected` holds the whole log,
+  // everything is committed in this term, and nothing (proposal, read, transfer, membership
+  // change, joint configuration, unsent output) is pending.
+  bool can_quiesce(const std::function<bool(ReplicaId)>& suspected) const;
+  // The leader goes quiet (can_quiesce() must hold): see the file comment.
+  void quiesce();
+  // Wakes a quiet replica (nothing if awake): ticks count again, a leader heartbeats at the next
+  // heartbeat tick, and a follower's election timer starts over (it campaigns if no heartbeat
+  // comes: how a quiet range replaces a leader that failed).
+  void wake();
+  bool quiesced() const { return quiesced_; }
   // The driver's report on a snapshot it streamed to `follower`.
   void report_snapshot(ReplicaId follower, bool succeeded);
   // The transport could not reach `follower`: stop pipelining to it.
@@ -111,6 +134,12 @@ class Raft {
   bool has_ready() const;
   Ready ready();
   void advance(const Ready& ready);
+  // The state machine has applied the committed entries handed out through `index`. The driver
+  // may apply them after advance(), in another fiber, and report later (never between ready()
+  // and advance()); Raft puts membership changes in force, snapshots followers and allows
+  // compaction only up to what was reported. An index at or below the applied one (a snapshot
+  // was installed meanwhile) changes nothing.
+  void applied_to(uint64_t index);
 
   // Introspection (for the driver, the simulator's oracle and tests).
   ReplicaId id() const { return options_.id; }
@@ -181,6 +210,17 @@ class Raft {
   void maybe_caught_up(const proto::RaftMessage& message, uint64_t commit_held);
   void send_timeout_now(ReplicaId to);
   void flush_batched_output();
+  // Whether `message` wakes a quiet replica: all do but the quiescing heartbeat itself, a quiet
+  // leader's late heartbeat answers from followers that hold its whole log, and at a quiet
+  // follower a message of an earlier term or a campaign its leader's lease makes it ignore.
+  bool wakes(const proto::RaftMessage& message) const;
+  // A leader no longer a voter: hands leadership to a voter holding its whole log, catching one
+  // up first if none does.
+  void hand_over();
+  // Proposes leaving a joint configuration entered with auto-leave, once it is in force.
+  void maybe_leave_joint();
+  // Moves the queued messages into the Ready: those that may leave before the persist, and the rest.
+  void split_messages(Ready& ready);
   Status validate(const proto::RaftMessage& message) const;
 
   // Replication.
@@ -243,6 +283,8 @@ class Raft {
   std::map<ReplicaId, uint64_t> acknowledged_tick_;     // follower -> send tick + 1 of that round
   bool heartbeat_pending_ = false;  // reads wait for a heartbeat round in the next Ready
   bool lease_revoked_ = false;      // a leadership transfer began: no lease reads in this term
+  bool quiesced_ = false;           // quiet: not ticked by the driver (see the file comment)
+  uint64_t leader_round_seen_ = 0;  // a follower's newest heartbeat round from its leader this term
   std::vector<PendingRead> pending_reads_;
 
   // Output waiting for the next Ready.

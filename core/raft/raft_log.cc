@@ -5,10 +5,13 @@
 #include <string>
 
 #include "core/runtime/assert.h"
+#include "core/runtime/limits.h"
 
 namespace cairn::raft {
 
-std::size_t entry_bytes(const proto::RaftEntry& entry) { return entry.data().size() + 24; }
+// What an entry adds to an append message, counted generously so that an append within its
+// byte limit fits a message (core/runtime/limits.h).
+std::size_t entry_bytes(const proto::RaftEntry& entry) { return entry.data().size() + limits::kEntryOverheadBytesMax; }
 
 RaftLog RaftLog::restore(uint64_t snapshot_index, uint64_t snapshot_term, std::vector<proto::RaftEntry> entries,
                          uint64_t committed) {
@@ -18,6 +21,7 @@ RaftLog RaftLog::restore(uint64_t snapshot_index, uint64_t snapshot_term, std::v
   for (proto::RaftEntry& entry : entries) log.entries_.push_back(std::move(entry));
   log.stable_index_ = log.last_index();
   log.applied_ = snapshot_index;
+  log.applying_ = snapshot_index;
   // A commit index on disk may run ahead of the entries that survived (it is only a hint).
   log.committed_ = std::clamp(committed, snapshot_index, log.last_index());
   log.check_invariants();
@@ -104,8 +108,13 @@ void RaftLog::commit_to(uint64_t index) {
   committed_ = index;
 }
 
+void RaftLog::applying_to(uint64_t index) {
+  CAIRN_ASSERT(index >= applying_ && index <= committed_, "entries are handed out in order, committed only");
+  applying_ = index;
+}
+
 void RaftLog::applied_to(uint64_t index) {
-  CAIRN_ASSERT(index >= applied_ && index <= committed_, "applied index must stay within the committed log");
+  CAIRN_ASSERT(index >= applied_ && index <= applying_, "only entries handed out can be applied, in order");
   applied_ = index;
 }
 
@@ -121,7 +130,7 @@ std::vector<proto::RaftEntry> RaftLog::unstable_entries() const {
 
 std::vector<proto::RaftEntry> RaftLog::next_committed_entries(std::size_t max_bytes) const {
   if (!has_next_committed_entries()) return {};
-  return slice(applied_ + 1, committed_ + 1, max_bytes);
+  return slice(applying_ + 1, committed_ + 1, max_bytes);
 }
 
 void RaftLog::compact(uint64_t index) {
@@ -139,15 +148,17 @@ void RaftLog::restore_snapshot(uint64_t index, uint64_t snapshot_term) {
   snapshot_index_ = index;
   snapshot_term_ = snapshot_term;
   committed_ = index;
+  applying_ = index;
   applied_ = index;
   stable_index_ = index;
   check_invariants();
 }
 
 void RaftLog::check_invariants() const {
-  CAIRN_ASSERT(snapshot_index_ <= applied_ && applied_ <= committed_ && committed_ <= last_index(),
+  CAIRN_ASSERT(snapshot_index_ <= applied_ && applied_ <= applying_ && applying_ <= committed_ && committed_ <= last_index(),
                "log indexes out of order: snapshot " + std::to_string(snapshot_index_) + " applied " +
-                   std::to_string(applied_) + " committed " + std::to_string(committed_) + " last " +
+                   std::to_string(applied_) + " applying " + std::to_string(applying_) + " committed " +
+                   std::to_string(committed_) + " last " +
                    std::to_string(last_index()));
   CAIRN_ASSERT(stable_index_ >= snapshot_index_ && stable_index_ <= last_index(), "stable index out of the log");
 }

@@ -4,8 +4,10 @@
 // restart (RaftLog::restore).
 //
 // Indexes: entries are numbered from 1. The snapshot covers every index up to snapshot_index();
-// the entries held are (snapshot_index, last_index()]. Invariants, asserted on every change:
-//   snapshot_index <= applied <= committed <= last_index
+// the entries held are (snapshot_index, last_index()]. Committed entries are handed to the
+// state machine (applying) before the driver reports them applied, which it may do later
+// (asynchronous apply). Invariants, asserted on every change:
+//   snapshot_index <= applied <= applying <= committed <= last_index
 //   stable_index (persisted through) <= last_index, and >= snapshot_index
 //   entries are contiguous and their terms never decrease.
 #pragma once
@@ -36,6 +38,7 @@ class RaftLog {
   uint64_t last_term() const;
   uint64_t committed() const { return committed_; }
   uint64_t applied() const { return applied_; }
+  uint64_t applying() const { return applying_; }
   uint64_t stable_index() const { return stable_index_; }
   // How many times try_append cut off a conflicting suffix (for coverage probes).
   uint64_t suffixes_truncated() const { return suffixes_truncated_; }
@@ -66,14 +69,15 @@ class RaftLog {
   std::vector<proto::RaftEntry> slice(uint64_t low, uint64_t high, std::size_t max_bytes) const;
 
   void commit_to(uint64_t index);            // never moves backwards; asserts index <= last
-  void applied_to(uint64_t index);           // asserts committed
+  void applying_to(uint64_t index);          // handed to the state machine; asserts committed
+  void applied_to(uint64_t index);           // asserts handed out
   void stable_to(uint64_t index, uint64_t term);  // persisted through index (if still that term)
 
   // Entries not yet durable, to go into the next Ready.
   std::vector<proto::RaftEntry> unstable_entries() const;
-  // Committed entries not yet applied, at most `max_bytes` (but at least one).
+  // Committed entries not yet handed out, at most `max_bytes` (but at least one).
   std::vector<proto::RaftEntry> next_committed_entries(std::size_t max_bytes) const;
-  bool has_next_committed_entries() const { return committed_ > applied_; }
+  bool has_next_committed_entries() const { return committed_ > applying_; }
 
   // Drops entries up to `index` (at most the applied index): they are covered by a snapshot.
   void compact(uint64_t index);
@@ -89,6 +93,7 @@ class RaftLog {
   std::deque<proto::RaftEntry> entries_;
   uint64_t committed_ = 0;
   uint64_t applied_ = 0;
+  uint64_t applying_ = 0;
   uint64_t stable_index_ = 0;
   uint64_t suffixes_truncated_ = 0;
 };

@@ -16,4 +16,8 @@ namespace cairn {
 // Syncs the file at `path` and its parent directory. The file must exist.
 Status make_file_durable(FileSystem& file_system, std::string_view path);
 
+// Creates every missing directory of `path` ("a/b/c": a, a/b, a/b/c), each made durable in its
+// parent, so that a crash cannot leave a log in a directory that vanished. Empty: nothing.
+Status create_directories_durably(FileSystem& file_system, std::string_view path);
+
 }  // namespace cairn

@@ -65,6 +65,8 @@ inline constexpr ServiceId kRegister = 10;
 inline constexpr ServiceId kRaft = 11;        // Raft messages and snapshot chunks, every group
 inline constexpr ServiceId kKeyValue = 12;    // the replicated key-value service's clients
 inline constexpr ServiceId kNodeRegistration = 13;  // replies to a node's registration of itself
+inline constexpr ServiceId kClock = 14;             // clock pings between nodes (clock_offset_monitor.h)
+inline constexpr ServiceId kClockReplies = 15;      // their answers
 inline constexpr ServiceId kFirstEphemeralService = 1000;
 }  // namespace services
 

@@ -19,7 +19,7 @@ namespace {
 
 constexpr uint32_t kMaxClients = 4096;
 // 64 KiB, but never more than the servers accept: a longer key would fail every operation.
-constexpr std::size_t kMaxKeySize = std::min<std::size_t>(64 << 10, storage::kMaxKeyBytes);
+constexpr std::size_t kMaxKeySize = std::min<std::size_t>(64 << 10, limits::kClientKeyBytesMax);
 constexpr std::size_t kMaxValueSize = 1 << 20;
 constexpr std::string_view kKeyPrefix = "bench/";
 

@@ -29,9 +29,10 @@ kv::KvNodeOptions node_options(const DaemonOptions& options) {
   kv::KvNodeOptions node;
   node.voters = options.initial_voters;
   node.bootstrap = options.bootstrap;
-  node.replica.tick_interval = options.tick;
-  node.replica.raft.election_ticks = options.election_ticks;
-  node.replica.raft.heartbeat_ticks = options.heartbeat_ticks;
+  node.store.tick_interval = options.tick;
+  node.store.raft.election_ticks = options.election_ticks;
+  node.store.raft.heartbeat_ticks = options.heartbeat_ticks;
+  node.max_clock_offset = options.max_clock_offset;
   return node;
 }
 

@@ -23,6 +23,7 @@ struct DaemonOptions {
   Duration tick = milliseconds(100);
   uint32_t election_ticks = 10;
   uint32_t heartbeat_ticks = 1;
+  Duration max_clock_offset = milliseconds(500);
 };
 
 // Exit codes, as cairnd documents them.

@@ -41,6 +41,7 @@ struct Flags {
   uint32_t tick_ms = 100;
   uint32_t election_ticks = 10;
   uint32_t heartbeat_ticks = 1;
+  uint32_t max_clock_offset_ms = 500;
 };
 
 Result<std::map<NodeId, std::string>> parse_peers(const std::vector<std::string>& specs, NodeId self) {
@@ -136,6 +137,10 @@ void add_flags(CLI::App& app, Flags& flags) {
       ->check(CLI::Range(2u, 1000u));
   app.add_option("--heartbeat-ticks", flags.heartbeat_ticks, "Ticks between a leader's heartbeats (default 1)")
       ->check(CLI::Range(1u, 1000u));
+  app.add_option("--max-clock-offset-ms", flags.max_clock_offset_ms,
+                 "The most this node's wall clock may differ from the others' (default 500): a write whose client\n"
+                 "saw a timestamp further ahead is refused. The same on every node.")
+      ->check(CLI::Range(1u, 3'600'000u));
 }
 
 // Unknown keys in the --config file are errors (CLI11 would ignore them).
@@ -201,6 +206,7 @@ int main(int argc, char** argv) {
   options.tick = milliseconds(flags.tick_ms);
   options.election_ticks = flags.election_ticks;
   options.heartbeat_ticks = flags.heartbeat_ticks;
+  options.max_clock_offset = milliseconds(flags.max_clock_offset_ms);
 
   EpollRuntime::Options runtime_options;
   runtime_options.node_id = flags.node_id;

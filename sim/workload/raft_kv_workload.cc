@@ -57,14 +57,15 @@ void RaftKvWorkload::draw_knobs() {
   knob("heartbeat_ticks", ranges.heartbeat_ticks(), or_default<uint32_t>(tuning.heartbeat_ticks(), 2));
   knob("max_clock_drift_ticks", ranges.max_clock_drift_ticks(), or_default<uint32_t>(tuning.max_clock_drift_ticks(), 2));
   knob("max_inflight_appends", ranges.max_inflight_appends(), or_default<uint32_t>(tuning.max_inflight_appends(), 64));
-  knob("max_append_bytes", ranges.max_append_bytes(), or_default<uint64_t>(tuning.max_append_bytes(), uint64_t{1} << 20));
+  knob("max_append_bytes", ranges.max_append_bytes(), or_default<uint64_t>(tuning.max_append_bytes(), limits::kAppendBytesDefault));
   knob("compact_after_entries", ranges.compact_after_entries(), or_default<uint64_t>(tuning.compact_after_entries(), 4096));
   knob("compaction_keep_entries", ranges.compaction_keep_entries(),
        or_default<uint64_t>(tuning.compaction_keep_entries(), 512));
-  knob("snapshot_chunk_bytes", ranges.snapshot_chunk_bytes(), std::size_t{256} << 10);
+  knob("snapshot_chunk_bytes", ranges.snapshot_chunk_bytes(), limits::kSnapshotChunkTargetBytesDefault);
   knob("max_unsynced_indexes", ranges.max_unsynced_indexes(), 1000);
   knob("wal_segment_bytes", ranges.wal_segment_bytes(), 256 << 10);  // small: compaction removes some in short runs
   knob("client_attempt_timeout_ms", ranges.client_attempt_timeout_ms(), 500);
+  knob("engine_sync_interval_ms", ranges.engine_sync_interval_ms(), 100);
   // What keeps a drawn configuration safe and live: heartbeats well inside the election timeout
   // (a follower must hear several before it gives up), a lease margin below the timeout.
   uint64_t& election = knobs_["election_ticks"];
@@ -81,20 +82,23 @@ kv::KvNodeOptions RaftKvWorkload::node_options(bool bootstrap) const {
   options.voters = initial_voters();
   options.bootstrap = bootstrap;
   const auto knob = [&](const char* name) { return knobs_.at(name); };
-  replica::RaftReplicaOptions& replica = options.replica;
-  replica.tick_interval = Duration{static_cast<int64_t>(or_default(tuning.tick_ms(), 10.0) * 1e6)};
-  replica.raft.election_ticks = static_cast<uint32_t>(knob("election_ticks"));
-  replica.raft.heartbeat_ticks = static_cast<uint32_t>(knob("heartbeat_ticks"));
-  replica.raft.max_clock_drift_ticks = static_cast<uint32_t>(knob("max_clock_drift_ticks"));
-  replica.raft.max_inflight_appends = knob("max_inflight_appends");
-  replica.raft.max_append_bytes = knob("max_append_bytes");
-  replica.compact_after_entries = knob("compact_after_entries");
-  replica.compaction_keep_entries = knob("compaction_keep_entries");
-  replica.snapshot_chunk_bytes = knob("snapshot_chunk_bytes");
-  replica.segment_bytes = knob("wal_segment_bytes");
+  node::StoreOptions& store = options.store;
+  store.tick_interval = Duration{static_cast<int64_t>(or_default(tuning.tick_ms(), 10.0) * 1e6)};
+  store.raft.election_ticks = static_cast<uint32_t>(knob("election_ticks"));
+  store.raft.heartbeat_ticks = static_cast<uint32_t>(knob("heartbeat_ticks"));
+  store.raft.max_clock_drift_ticks = static_cast<uint32_t>(knob("max_clock_drift_ticks"));
+  store.raft.max_inflight_appends = knob("max_inflight_appends");
+  store.raft.max_append_bytes = knob("max_append_bytes");
+  store.replica.compact_after_entries = knob("compact_after_entries");
+  store.replica.compaction_keep_entries = knob("compaction_keep_entries");
+  store.replica.snapshot_chunk_bytes = knob("snapshot_chunk_bytes");
+  store.segment_bytes = knob("wal_segment_bytes");
   options.state_machine.max_unsynced_indexes = knob("max_unsynced_indexes");
-  replica.snapshot_timeout = seconds(2);
-  replica.observer = const_cast<RaftKvWorkload*>(this);
+  store.engine_sync_interval = milliseconds(static_cast<int64_t>(knob("engine_sync_interval_ms")));
+  if (tuning.never_quiesce()) store.quiesce_after_ticks = 0;
+  store.replica.snapshot_timeout = seconds(2);
+  store.replica.observer = const_cast<RaftKvWorkload*>(this);
+  options.max_clock_offset = milliseconds(or_default<uint32_t>(tuning.max_clock_offset_ms(), 60'000));
   options.service.request_timeout = milliseconds(static_cast<int64_t>(or_default(config_.request_timeout_ms(), 1000.0)));
   return options;
 }
@@ -416,7 +420,7 @@ void RaftKvWorkload::run_client(Runtime& runtime) {
 // ---------------------------------------------------------------------------------------------
 // Observing replicas.
 
-void RaftKvWorkload::on_ready(NodeId node, const raft::Raft& raft) {
+void RaftKvWorkload::on_raft_state(NodeId node, const raft::Raft& raft) {
   oracle_.observe_log(raft.group(), node, raft.log());
   GroupView& view = group_views_[raft.group()];
   view.replicas[node] = ReplicaView{.role = raft.role(),

@@ -47,7 +47,7 @@ struct RaftKvOutcomes {
   std::map<std::string, uint64_t> counters() const;
 };
 
-class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
+class RaftKvWorkload final : public node::RaftObserver, public ClusterView {
  public:
   static constexpr NodeId kFirstClientId = 1001;
   static constexpr NodeId kAdministratorId = 1000;
@@ -98,7 +98,7 @@ class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
   std::vector<NodeId> followers_of(uint64_t group) const override;
 
   // RaftObserver
-  void on_ready(NodeId node, const raft::Raft& raft) override;
+  void on_raft_state(NodeId node, const raft::Raft& raft) override;
   void on_applied(NodeId node, uint64_t group, const proto::RaftEntry& entry) override;
 
  private:
@@ -137,6 +137,10 @@ class RaftKvWorkload final : public replica::RaftObserver, public ClusterView {
     uint64_t applied = 0;
     uint64_t incarnation = 0;  // of the node's process that reported it
   };
+  struct GroupView;
+  // The walkthrough waits (up to 20 s) until every voter of group 1 applied what its leader had
+  // committed.
+  void wait_until_voters_applied(Runtime& runtime);
   struct GroupView {
     std::map<NodeId, ReplicaView> replicas;
     NodeId leader = 0;             // the leader of the highest term seen

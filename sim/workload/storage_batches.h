@@ -8,7 +8,7 @@
 
 #include "core/proto/scenario.pb.h"
 #include "core/runtime/network.h"
-#include "storage/kv/kv_types.h"
+#include "storage/kv/kv_store.h"
 
 namespace cairn::sim {
 
@@ -16,8 +16,11 @@ class StorageBatches {
  public:
   StorageBatches(uint64_t seed, NodeId node, const proto::StorageWorkload& config);
 
-  // The batch at log `index` (>= 1): commit timestamp and applied index both equal `index`.
+  // The batch at log `index` (>= 1): it commits at timestamp `index`, and records `index` under
+  // kAppliedIndexKey, as a range records its applied index beside its data.
   storage::WriteBatch batch(uint64_t index) const;
+  // The index of the last batch `store` holds (0 for none).
+  static Result<uint64_t> applied_index(storage::KvStore& store);
   // What the log record for `index` holds.
   std::string payload(uint64_t index) const;
   // A key of the workload's key space, by number.

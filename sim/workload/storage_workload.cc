@@ -170,7 +170,10 @@ class StorageSession {
     auto engine = storage::KvEngine::open_engine(runtime_, engine_options);
     if (!engine.ok()) return refuse("key-value engine", engine.status());
     engine_ = std::move(*engine);
-    const uint64_t applied = engine_->applied_index();
+    Result<uint64_t> held = StorageBatches::applied_index(*engine_);
+    if (!held.ok()) return refuse("key-value engine's applied index", held.status());
+    applied_in_engine_ = *held;
+    const uint64_t applied = applied_in_engine_;
     if (applied < state_.acknowledged_in_engine) {
       state_.violation(where(applied) + ": the engine lost acknowledged batches up to " +
                        std::to_string(state_.acknowledged_in_engine));
@@ -216,13 +219,14 @@ class StorageSession {
 
   // Applies the log records the engine has not applied yet, as Raft does after a restart.
   bool replay() {
-    for (uint64_t index = engine_->applied_index() + 1; index <= log_->last_index(); ++index) {
+    for (uint64_t index = applied_in_engine_ + 1; index <= log_->last_index(); ++index) {
       if (!check_log_record(index)) {
         if (state_.outcomes.violation_count > 0) return refuse("replay", Status::internal("violation"));
         return refuse("a log record needed for replay cannot be read", Status::io_error(where(index)));
       }
       Status applied = engine_->apply(state_.batches.batch(index));
       if (!applied.ok()) return write_failed(applied);
+      applied_in_engine_ = index;
       state_.acknowledged_in_engine = index;
       ++state_.outcomes.batches_replayed;
     }
@@ -231,16 +235,16 @@ class StorageSession {
 
   // The whole key space at the applied index, then single keys at older timestamps.
   void verify_engine_samples() {
-    check_engine_scan(engine_->applied_index());
+    check_engine_scan(applied_in_engine_);
     for (std::size_t i = 0; i < kKeySamplesAtRecovery; ++i) check_engine_read();
   }
 
   void check_engine_scan(storage::Timestamp read_at) {
-    const uint64_t applied = engine_->applied_index();
+    const uint64_t applied = applied_in_engine_;
     if (read_at < std::max<storage::Timestamp>(state_.highest_watermark_requested, 1)) return;
     storage::ScanOptions everything;
     everything.read_timestamp = read_at;
-    everything.limit = storage::kMaxScanLimit;
+    everything.limit = limits::kScanRowsMax;
     Result<std::vector<storage::KvPair>> found = engine_->scan(everything);
     if (!found.ok()) {
       observe(found.status());
@@ -257,7 +261,7 @@ class StorageSession {
   }
 
   void check_engine_read() {
-    const uint64_t applied = engine_->applied_index();
+    const uint64_t applied = applied_in_engine_;
     const storage::Timestamp low = std::max<storage::Timestamp>(state_.highest_watermark_requested, 1);
     const storage::Timestamp read_at = low + runtime_.random().uniform(applied + 3 - std::min(applied, low));
     const std::string key = state_.batches.key(runtime_.random().uniform(config_.keys()));
@@ -283,7 +287,7 @@ class StorageSession {
     } else if (runtime_.random().chance(0.9)) {
       check_engine_read();
     } else {
-      check_engine_scan(engine_->applied_index());
+      check_engine_scan(applied_in_engine_);
     }
   }
 
@@ -300,6 +304,7 @@ class StorageSession {
     ++state_.outcomes.batches_logged;
     Status applied = engine_->apply(state_.batches.batch(index));
     if (!applied.ok()) return write_failed(applied);
+    applied_in_engine_ = index;
     state_.acknowledged_in_engine = index;
     ++state_.outcomes.batches_applied;
     if (config_.gc_every_batches() != 0 && index % config_.gc_every_batches() == 0) return compact(index);
@@ -311,9 +316,15 @@ class StorageSession {
     if (index > kGarbageCollectionLag) {
       const storage::Timestamp watermark = index - kGarbageCollectionLag;
       state_.highest_watermark_requested = std::max(state_.highest_watermark_requested, watermark);
-      if (Status collected = engine_->collect_garbage(watermark); !collected.ok()) return write_failed(collected);
+      // In steps, as a replica collects: a crash may strike between two of them.
+      constexpr uint64_t kVersionsPerStep = 64;
+      while (true) {
+        Result<uint64_t> dropped = engine_->collect_garbage(storage::KeySpan{}, watermark, kVersionsPerStep);
+        if (!dropped.ok()) return write_failed(dropped.status());
+        if (*dropped < kVersionsPerStep) break;
+      }
     }
-    if (Status removed = log_->remove_before(engine_->applied_index()); !removed.ok()) return write_failed(removed);
+    if (Status removed = log_->remove_before(applied_in_engine_); !removed.ok()) return write_failed(removed);
     return true;
   }
 
@@ -323,6 +334,7 @@ class StorageSession {
   // Declared so that the engine closes before the log.
   std::unique_ptr<WriteAheadLog> log_;
   std::unique_ptr<storage::KvEngine> engine_;
+  uint64_t applied_in_engine_ = 0;  // the last batch the engine holds
 };
 
 }  // namespace

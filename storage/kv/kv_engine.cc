@@ -8,7 +8,8 @@
 namespace cairn::storage {
 namespace {
 
-constexpr int64_t kFormatVersion = 1;
+// Version 2: one store for many ranges, with no applied index or watermark of its own.
+constexpr int64_t kFormatVersion = 2;
 
 constexpr char kSchema[] = R"sql(
   CREATE TABLE IF NOT EXISTS versions (
@@ -21,8 +22,7 @@ constexpr char kSchema[] = R"sql(
     name TEXT PRIMARY KEY NOT NULL,
     value INTEGER NOT NULL
   ) WITHOUT ROWID;
-  INSERT OR IGNORE INTO meta (name, value) VALUES
-    ('format_version', 1), ('applied_index', 0), ('gc_watermark', 0);
+  INSERT OR IGNORE INTO meta (name, value) VALUES ('format_version', 2);
 )sql";
 
 // The versions of one key arrive together; this keeps the one a read at `read_timestamp` sees.
@@ -60,6 +60,12 @@ class VisibleVersion {
   std::optional<std::string> best_value_;
 };
 
+// A span's end as a bound to bind: an unbounded span ends after the longest possible key. (A
+// statement binds without copying: keep the string alive until the statement is reset.)
+std::string end_bound(const KeySpan& span) {
+  return span.end.empty() ? std::string(limits::kKeyBytesMax + 1, '\xff') : span.end;
+}
+
 Status stored_version_error(const std::string& what) {
   return Status::corruption("stored version fails validation: " + what);
 }
@@ -91,12 +97,10 @@ struct KvEngine::Statements {
   std::unique_ptr<SqliteStatement> scan_forward_bounded;
   std::unique_ptr<SqliteStatement> scan_reverse;
   std::unique_ptr<SqliteStatement> scan_reverse_bounded;
-  std::unique_ptr<SqliteStatement> drop_shadowed_versions;
-  std::unique_ptr<SqliteStatement> drop_old_tombstones;
-  std::unique_ptr<SqliteStatement> set_meta;
+  std::unique_ptr<SqliteStatement> drop_unreachable_versions;
   std::unique_ptr<SqliteStatement> get_meta;
-  std::unique_ptr<SqliteStatement> all_versions;
-  std::unique_ptr<SqliteStatement> delete_all_versions;
+  std::unique_ptr<SqliteStatement> span_versions;
+  std::unique_ptr<SqliteStatement> delete_span;
 
   static Result<std::unique_ptr<Statements>> prepare(SqliteConnection& connection) {
     auto statements = std::make_unique<Statements>();
@@ -113,17 +117,17 @@ struct KvEngine::Statements {
         {&statements->scan_reverse, "SELECT key, ts, value FROM versions WHERE key >= ?1 ORDER BY key DESC, ts ASC"},
         {&statements->scan_reverse_bounded,
          "SELECT key, ts, value FROM versions WHERE key >= ?1 AND key < ?2 ORDER BY key DESC, ts ASC"},
-        // A version no read at or above the watermark can see: a newer one at or below it exists.
-        {&statements->drop_shadowed_versions,
-         "DELETE FROM versions WHERE ts <= ?1 AND EXISTS (SELECT 1 FROM versions AS newer WHERE newer.key = "
-         "versions.key AND newer.ts > versions.ts AND newer.ts <= ?1)"},
-        // What is left at or below the watermark is each key's visible version; a tombstone there
-        // reads the same as nothing.
-        {&statements->drop_old_tombstones, "DELETE FROM versions WHERE ts <= ?1 AND value IS NULL"},
-        {&statements->set_meta, "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)"},
+        // A version of [?3, ?4) no read at or above ?1 sees: one with a newer version at or below
+        // ?1, or a tombstone at or below ?1 (the newest there, which reads as nothing, or a
+        // shadowed one). In (key, ts) ascending order, so a tombstone goes after all it hides.
+        {&statements->drop_unreachable_versions,
+         "DELETE FROM versions WHERE (key, ts) IN (SELECT key, ts FROM versions AS old WHERE old.key >= ?3 AND "
+         "old.key < ?4 AND old.ts <= ?1 AND (old.value IS NULL OR EXISTS (SELECT 1 FROM versions AS newer WHERE "
+         "newer.key = old.key AND newer.ts > old.ts AND newer.ts <= ?1)) ORDER BY old.key ASC, old.ts ASC LIMIT ?2)"},
         {&statements->get_meta, "SELECT value FROM meta WHERE name = ?1"},
-        {&statements->all_versions, "SELECT key, ts, value FROM versions ORDER BY key ASC, ts DESC"},
-        {&statements->delete_all_versions, "DELETE FROM versions"},
+        {&statements->span_versions,
+         "SELECT key, ts, value FROM versions WHERE key >= ?1 AND key < ?2 ORDER BY key ASC, ts DESC"},
+        {&statements->delete_span, "DELETE FROM versions WHERE key >= ?1 AND key < ?2"},
     };
     for (const Entry& entry : entries) {
       CAIRN_ASSIGN_OR_RETURN(*entry.slot, SqliteStatement::prepare(connection, entry.sql));
@@ -178,14 +182,11 @@ Status KvEngine::load_meta() {
   if (format_version != kFormatVersion) {
     return Status::failed_precondition("database '" + connection_->path() + "' has format version " +
                                        std::to_string(format_version) + "; this build reads version " +
-                                       std::to_string(kFormatVersion));
+                                       std::to_string(kFormatVersion) +
+                                       (format_version == 1 ? " (version 1 is the single-group format of Cairn before "
+                                                              "ranges: start from an empty data directory)"
+                                                            : ""));
   }
-  CAIRN_ASSIGN_OR_RETURN(int64_t applied_index, read("applied_index"));
-  CAIRN_ASSIGN_OR_RETURN(int64_t gc_watermark, read("gc_watermark"));
-  if (applied_index < 0 || gc_watermark < 0) return Status::corruption("negative applied index or watermark in meta");
-  applied_index_ = static_cast<uint64_t>(applied_index);
-  synced_index_ = applied_index_;
-  gc_watermark_ = static_cast<Timestamp>(gc_watermark);
   return {};
 }
 
@@ -212,14 +213,6 @@ Status KvEngine::write_transaction(Body&& body) {
   return status;
 }
 
-Status KvEngine::set_meta(std::string_view name, uint64_t value) {
-  SqliteStatement& statement = *statements_->set_meta;
-  StatementUse use(statement);
-  CAIRN_RETURN_IF_ERROR(statement.bind_text(1, name));
-  CAIRN_RETURN_IF_ERROR(statement.bind_int64(2, static_cast<int64_t>(value)));
-  return statement.run();
-}
-
 Status KvEngine::write_versions(const WriteBatch& batch) {
   SqliteStatement& put = *statements_->put_version;
   for (const KvMutation& mutation : batch.mutations) {
@@ -230,22 +223,20 @@ Status KvEngine::write_versions(const WriteBatch& batch) {
                                                                   : put.bind_null(3));
     CAIRN_RETURN_IF_ERROR(put.run());
   }
-  return set_meta("applied_index", batch.applied_index);
+  return {};
 }
 
 Status KvEngine::apply(const WriteBatch& batch) {
   std::lock_guard lock(mutex_);
   CAIRN_RETURN_IF_ERROR(check_usable());
-  CAIRN_RETURN_IF_ERROR(validate_batch(batch, applied_index_));
-  Status status = write_transaction([&] { return write_versions(batch); });
-  if (status.ok()) applied_index_ = synced_index_ = batch.applied_index;
-  return status;
+  CAIRN_RETURN_IF_ERROR(validate_batch(batch));
+  return write_transaction([&] { return write_versions(batch); });
 }
 
 Status KvEngine::apply_unsynced(const WriteBatch& batch) {
   std::lock_guard lock(mutex_);
   CAIRN_RETURN_IF_ERROR(check_usable());
-  CAIRN_RETURN_IF_ERROR(validate_batch(batch, applied_index_));
+  CAIRN_RETURN_IF_ERROR(validate_batch(batch));
   FailIfInterrupted guard(failed_, "interrupted during a write");
   Status status;
   if (!unsynced_transaction_open_) {
@@ -254,12 +245,13 @@ Status KvEngine::apply_unsynced(const WriteBatch& batch) {
   }
   if (status.ok()) status = write_versions(batch);
   if (!status.ok()) {
-    // Every unsynced batch goes with it, so applied_index_ no longer describes the store.
+    // Every unsynced batch goes with it, and their writers believe them applied.
     if (unsynced_transaction_open_) (void)connection_->execute("ROLLBACK");
     unsynced_transaction_open_ = false;
+    unsynced_batches_ = 0;
     failed_ = status;
   } else {
-    applied_index_ = batch.applied_index;
+    ++unsynced_batches_;
   }
   guard.finished();
   // Committing at once is what apply() does: durable sooner than the caller needs.
@@ -278,11 +270,10 @@ Status KvEngine::sync_locked() {
   FailIfInterrupted guard(failed_, "interrupted during a commit");
   Status status = connection_->execute("COMMIT");
   unsynced_transaction_open_ = false;
+  unsynced_batches_ = 0;
   if (!status.ok()) {
     (void)connection_->execute("ROLLBACK");
     failed_ = status;
-  } else {
-    synced_index_ = applied_index_;
   }
   guard.finished();
   return status;
@@ -292,7 +283,7 @@ Result<std::optional<std::string>> KvEngine::get(std::string_view key, Timestamp
   std::lock_guard lock(mutex_);
   CAIRN_RETURN_IF_ERROR(check_usable());
   CAIRN_RETURN_IF_ERROR(validate_key(key));
-  CAIRN_RETURN_IF_ERROR(validate_read_timestamp(read_timestamp, gc_watermark_));
+  CAIRN_RETURN_IF_ERROR(validate_read_timestamp(read_timestamp));
   SqliteStatement& statement = *statements_->get_version;
   StatementUse use(statement);
   CAIRN_RETURN_IF_ERROR(statement.bind_blob(1, key));
@@ -305,7 +296,7 @@ Result<std::optional<std::string>> KvEngine::get(std::string_view key, Timestamp
 Result<std::vector<KvPair>> KvEngine::scan(const ScanOptions& options) {
   std::lock_guard lock(mutex_);
   CAIRN_RETURN_IF_ERROR(check_usable());
-  CAIRN_RETURN_IF_ERROR(validate_scan(options, gc_watermark_));
+  CAIRN_RETURN_IF_ERROR(validate_scan(options));
   const bool bounded = !options.end.empty();
   SqliteStatement& statement = options.reverse ? (bounded ? *statements_->scan_reverse_bounded : *statements_->scan_reverse)
                                                : (bounded ? *statements_->scan_forward_bounded : *statements_->scan_forward);
@@ -313,8 +304,9 @@ Result<std::vector<KvPair>> KvEngine::scan(const ScanOptions& options) {
   CAIRN_RETURN_IF_ERROR(statement.bind_blob(1, options.start));
   if (bounded) CAIRN_RETURN_IF_ERROR(statement.bind_blob(2, options.end));
   std::vector<KvPair> found;
+  std::size_t bytes = 0;
   VisibleVersion visible(options.read_timestamp);
-  while (found.size() < options.limit) {
+  while (found.size() < options.limit && bytes < options.bytes_max) {
     CAIRN_ASSIGN_OR_RETURN(bool row, statement.step());
     std::optional<KvPair> finished;
     if (row) {
@@ -325,50 +317,63 @@ Result<std::vector<KvPair>> KvEngine::scan(const ScanOptions& options) {
     } else {
       finished = visible.take();
     }
-    if (finished) found.push_back(std::move(*finished));
+    if (finished) {
+      bytes += finished->key.size() + finished->value.size();
+      found.push_back(std::move(*finished));
+    }
     if (!row) break;
   }
   return found;
 }
 
-Status KvEngine::collect_garbage(Timestamp watermark) {
+Result<uint64_t> KvEngine::collect_garbage(const KeySpan& span, Timestamp watermark, uint64_t versions_max) {
   std::lock_guard lock(mutex_);
   CAIRN_RETURN_IF_ERROR(check_usable());
-  if (watermark > kMaxTimestamp) return Status::invalid_argument("watermark exceeds 2^63-1");
-  if (watermark <= gc_watermark_) return {};
-  // Collecting less than allowed is always allowed.
-  if (runtime_->buggify("kv_engine.garbage_collected_partly")) watermark = gc_watermark_ + (watermark - gc_watermark_ + 1) / 2;
-  Status status = write_transaction([&]() -> Status {
-    for (SqliteStatement* statement : {statements_->drop_shadowed_versions.get(), statements_->drop_old_tombstones.get()}) {
-      StatementUse use(*statement);
-      CAIRN_RETURN_IF_ERROR(statement->bind_int64(1, static_cast<int64_t>(watermark)));
-      CAIRN_RETURN_IF_ERROR(statement->run());
-    }
-    return set_meta("gc_watermark", watermark);
+  CAIRN_RETURN_IF_ERROR(validate_garbage_collection(span, watermark, versions_max));
+  uint64_t dropped = 0;
+  const Status status = write_transaction([&]() -> Status {
+    const std::string end = end_bound(span);
+    SqliteStatement& drop = *statements_->drop_unreachable_versions;
+    StatementUse use(drop);
+    CAIRN_RETURN_IF_ERROR(drop.bind_int64(1, static_cast<int64_t>(watermark)));
+    CAIRN_RETURN_IF_ERROR(drop.bind_int64(2, static_cast<int64_t>(versions_max)));
+    CAIRN_RETURN_IF_ERROR(drop.bind_blob(3, span.start));
+    CAIRN_RETURN_IF_ERROR(drop.bind_blob(4, end));
+    CAIRN_ASSIGN_OR_RETURN(dropped, drop.run_counting_changes());
+    return Status{};
   });
-  if (status.ok()) gc_watermark_ = watermark;
-  return status;
+  CAIRN_RETURN_IF_ERROR(status);
+  CAIRN_ASSERT(dropped <= versions_max);
+  return dropped;
 }
 
-Result<std::vector<std::string>> KvEngine::export_snapshot(std::size_t chunk_bytes) {
-  std::lock_guard lock(mutex_);
-  CAIRN_RETURN_IF_ERROR(check_usable());
-  SnapshotEncoder encoder(applied_index_, gc_watermark_, chunk_bytes);
-  SqliteStatement& statement = *statements_->all_versions;
+Status KvEngine::export_span(const KeySpan& span, SnapshotEncoder& encoder) {
+  const std::string end = end_bound(span);
+  SqliteStatement& statement = *statements_->span_versions;
   StatementUse use(statement);
+  CAIRN_RETURN_IF_ERROR(statement.bind_blob(1, span.start));
+  CAIRN_RETURN_IF_ERROR(statement.bind_blob(2, end));
   while (true) {
     CAIRN_ASSIGN_OR_RETURN(bool row, statement.step());
-    if (!row) break;
+    if (!row) return {};
     KvVersion version;
     version.key = statement.column_blob(0);
     const int64_t timestamp = statement.column_int64(1);
     if (!statement.column_is_null(2)) version.value = statement.column_blob(2);
-    if (version.key.empty() || version.key.size() > kMaxKeyBytes) return stored_version_error("key length");
+    if (version.key.empty() || version.key.size() > limits::kKeyBytesMax) return stored_version_error("key length");
     if (timestamp <= 0) return stored_version_error("timestamp " + std::to_string(timestamp));
-    if (version.value && version.value->size() > kMaxValueBytes) return stored_version_error("value length");
+    if (version.value && version.value->size() > limits::kValueBytesMax) return stored_version_error("value length");
     version.timestamp = static_cast<Timestamp>(timestamp);
     encoder.add(version);
   }
+}
+
+Result<std::vector<std::string>> KvEngine::export_snapshot(const std::vector<KeySpan>& spans, std::size_t chunk_bytes) {
+  std::lock_guard lock(mutex_);
+  CAIRN_RETURN_IF_ERROR(check_usable());
+  CAIRN_RETURN_IF_ERROR(validate_spans(spans));
+  SnapshotEncoder encoder(spans, chunk_bytes);
+  for (const KeySpan& span : spans) CAIRN_RETURN_IF_ERROR(export_span(span, encoder));
   return encoder.finish();
 }
 
@@ -376,10 +381,13 @@ Status KvEngine::import_snapshot(const std::vector<std::string>& chunks) {
   std::lock_guard lock(mutex_);
   CAIRN_RETURN_IF_ERROR(check_usable());
   CAIRN_ASSIGN_OR_RETURN(KvSnapshot snapshot, decode_snapshot(chunks));
-  Status status = write_transaction([&]() -> Status {
-    {
-      StatementUse use(*statements_->delete_all_versions);
-      CAIRN_RETURN_IF_ERROR(statements_->delete_all_versions->run());
+  return write_transaction([&]() -> Status {
+    for (const KeySpan& span : snapshot.spans) {
+      const std::string end = end_bound(span);
+      StatementUse use(*statements_->delete_span);
+      CAIRN_RETURN_IF_ERROR(statements_->delete_span->bind_blob(1, span.start));
+      CAIRN_RETURN_IF_ERROR(statements_->delete_span->bind_blob(2, end));
+      CAIRN_RETURN_IF_ERROR(statements_->delete_span->run());
     }
     SqliteStatement& put = *statements_->put_version;
     for (const KvVersion& version : snapshot.versions) {
@@ -389,14 +397,8 @@ Status KvEngine::import_snapshot(const std::vector<std::string>& chunks) {
       CAIRN_RETURN_IF_ERROR(version.value ? put.bind_blob(3, *version.value) : put.bind_null(3));
       CAIRN_RETURN_IF_ERROR(put.run());
     }
-    CAIRN_RETURN_IF_ERROR(set_meta("applied_index", snapshot.applied_index));
-    return set_meta("gc_watermark", snapshot.gc_watermark);
+    return Status{};
   });
-  if (status.ok()) {
-    applied_index_ = synced_index_ = snapshot.applied_index;
-    gc_watermark_ = snapshot.gc_watermark;
-  }
-  return status;
 }
 
 Status KvEngine::verify_integrity() {

@@ -5,18 +5,19 @@
 // "kv/data.db-journal"):
 //   versions(key BLOB, ts INTEGER, value BLOB NULL)  primary key (key, ts DESC), WITHOUT ROWID;
 //                                                     a NULL value is a tombstone
-//   meta(name TEXT PRIMARY KEY, value INTEGER)        format_version, applied_index, gc_watermark
-// Every page carries a CRC32C of its content and page number (vfs/page_checksum.h).
+//   meta(name TEXT PRIMARY KEY, value INTEGER)        format_version (2)
+// Every page carries a CRC32C of its content and page number (vfs/page_checksum.h). Version 1,
+// the single-group format with its own applied index and watermark, is refused at open.
 //
 // Guarantees:
-//  - apply() is one SQLite transaction holding the batch and the new applied index, synced
-//    before it returns OK: after a crash the store is exactly as of some applied index — every
-//    batch acknowledged, none half-applied.
+//  - apply() is one SQLite transaction holding the batch, synced before it returns OK: after a
+//    crash the store holds every batch acknowledged, none half-applied.
 //  - apply_unsynced() adds the batch to a transaction left open; reads see it at once, and
 //    sync() (or the next apply(), collect_garbage() or import_snapshot()) commits it, synced.
-//    After a crash the store is as of some applied index at or after the last synced one, never
-//    half a batch: for a caller that can replay what it applied (a Raft state machine replays
-//    its log), durability of each batch is not worth several fsyncs on every write.
+//    After a crash the store holds the batches applied up to some point at or after the last
+//    sync, in order, never half a batch: for writers that can replay what they applied (Raft
+//    ranges replay their logs, and each batch carries its range's applied index), durability
+//    of each batch is not worth several fsyncs on every write.
 //  - Corruption is reported, never served: a page that fails its checksum fails the read (or
 //    the open) with kCorruption naming the file and offset.
 //  - A failed write is sticky: after apply(), collect_garbage() or import_snapshot() fails with
@@ -33,6 +34,7 @@
 
 #include "core/runtime/mutex.h"
 #include "core/runtime/runtime.h"
+#include "storage/kv/kv_snapshot.h"
 #include "storage/kv/kv_store.h"
 #include "storage/kv/sqlite_connection.h"
 #include "storage/kv/sqlite_statement.h"
@@ -59,14 +61,12 @@ class KvEngine final : public KvStore {
   Status apply_unsynced(const WriteBatch& batch);
   // Commits, synced, whatever apply_unsynced() added; OK at once if nothing is pending.
   Status sync();
-  // The applied index a crash now would come back to.
-  uint64_t synced_index() const { return synced_index_; }
+  // Batches applied since the last sync: what a crash now could take back.
+  uint64_t unsynced_batches() const { return unsynced_batches_; }
   Result<std::optional<std::string>> get(std::string_view key, Timestamp read_timestamp) override;
   Result<std::vector<KvPair>> scan(const ScanOptions& options) override;
-  Status collect_garbage(Timestamp watermark) override;
-  uint64_t applied_index() const override { return applied_index_; }
-  Timestamp gc_watermark() const override { return gc_watermark_; }
-  Result<std::vector<std::string>> export_snapshot(std::size_t chunk_bytes) override;
+  Result<uint64_t> collect_garbage(const KeySpan& span, Timestamp watermark, uint64_t versions_max) override;
+  Result<std::vector<std::string>> export_snapshot(const std::vector<KeySpan>& spans, std::size_t chunk_bytes) override;
   Status import_snapshot(const std::vector<std::string>& chunks) override;
 
   // SQLite's integrity_check: reads every table and index page (verifying each checksum) and
@@ -86,7 +86,7 @@ class KvEngine final : public KvStore {
   // Runs `body` in a write transaction; a failure rolls back and leaves the engine failed.
   template <typename Body>
   Status write_transaction(Body&& body);
-  Status set_meta(std::string_view name, uint64_t value);
+  Status export_span(const KeySpan& span, SnapshotEncoder& encoder);
   Status write_versions(const WriteBatch& batch);
   Status sync_locked();
 
@@ -94,10 +94,8 @@ class KvEngine final : public KvStore {
   std::unique_ptr<SqliteConnection> connection_;
   std::unique_ptr<Statements> statements_;
   Mutex mutex_;
-  uint64_t applied_index_ = 0;
-  uint64_t synced_index_ = 0;
   bool unsynced_transaction_open_ = false;
-  Timestamp gc_watermark_ = 0;
+  uint64_t unsynced_batches_ = 0;
   Status failed_;
 };
 

@@ -17,10 +17,8 @@ class ReferenceKvStore final : public KvStore {
   Status apply(const WriteBatch& batch) override;
   Result<std::optional<std::string>> get(std::string_view key, Timestamp read_timestamp) override;
   Result<std::vector<KvPair>> scan(const ScanOptions& options) override;
-  Status collect_garbage(Timestamp watermark) override;
-  uint64_t applied_index() const override { return applied_index_; }
-  Timestamp gc_watermark() const override { return gc_watermark_; }
-  Result<std::vector<std::string>> export_snapshot(std::size_t chunk_bytes) override;
+  Result<uint64_t> collect_garbage(const KeySpan& span, Timestamp watermark, uint64_t versions_max) override;
+  Result<std::vector<std::string>> export_snapshot(const std::vector<KeySpan>& spans, std::size_t chunk_bytes) override;
   Status import_snapshot(const std::vector<std::string>& chunks) override;
 
  private:
@@ -29,8 +27,6 @@ class ReferenceKvStore final : public KvStore {
   static const std::optional<std::string>* visible(const Versions& versions, Timestamp read_timestamp);
 
   std::map<std::string, Versions, std::less<>> keys_;
-  uint64_t applied_index_ = 0;
-  Timestamp gc_watermark_ = 0;
 };
 
 }  // namespace cairn::storage

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include "core/runtime/assert.h"
+
 namespace cairn::storage {
 
 Result<std::unique_ptr<SqliteStatement>> SqliteStatement::prepare(SqliteConnection& connection, std::string_view sql) {
@@ -47,6 +49,13 @@ Status SqliteStatement::run() {
     CAIRN_ASSIGN_OR_RETURN(bool row, step());
     if (!row) return {};
   }
+}
+
+Result<uint64_t> SqliteStatement::run_counting_changes() {
+  CAIRN_RETURN_IF_ERROR(run());
+  const sqlite3_int64 changes = sqlite3_changes64(connection_->handle());
+  CAIRN_ASSERT(changes >= 0);
+  return static_cast<uint64_t>(changes);
 }
 
 void SqliteStatement::reset() {

@@ -23,7 +23,8 @@ class SqliteStatement {
   SqliteStatement(const SqliteStatement&) = delete;
   SqliteStatement& operator=(const SqliteStatement&) = delete;
 
-  // Parameters are 1-based, as in SQL (?1, ?2, ...).
+  // Parameters are 1-based, as in SQL (?1, ?2, ...). Bytes and text are not copied: they must
+  // stay alive until the statement is reset (a temporary string bound here dangles).
   Status bind_blob(int index, std::string_view bytes);
   Status bind_text(int index, std::string_view text);
   Status bind_null(int index);
@@ -33,6 +34,8 @@ class SqliteStatement {
   Result<bool> step();
   // Steps to completion (for statements that return no rows).
   Status run();
+  // Steps to completion and returns how many rows the statement inserted, changed or deleted.
+  Result<uint64_t> run_counting_changes();
   // Clears bindings and rewinds, ready for the next use; call after every use.
   void reset();
 

@@ -113,7 +113,7 @@ Result<BatchHeader> decode_batch_header(std::span<const std::byte> bytes, uint64
                      .durable_through = load_u64(bytes.data() + 24)};
   if (load_u32(bytes.data() + 32) != 0) return Status::corruption("batch header has non-zero reserved bytes");
   if (header.record_count == 0) return Status::corruption("batch header counts no records");
-  if (header.records_length > kMaxBatchRecordsBytes ||
+  if (header.records_length > limits::kWalBatchRecordsBytesMax ||
       header.records_length < uint64_t{header.record_count} * kRecordHeaderSize) {
     return Status::corruption("batch header has an impossible records length " + std::to_string(header.records_length));
   }
@@ -136,7 +136,7 @@ Result<RecordHeader> decode_record_header(std::span<const std::byte> bytes) {
                       .type = static_cast<uint8_t>(bytes[16])};
   if (header.type == 0) return Status::corruption("record has type 0");
   if (!all_zero(bytes.subspan(17, 7))) return Status::corruption("record header has non-zero reserved bytes");
-  if (header.payload_length > kMaxRecordPayloadBytes) {
+  if (header.payload_length > limits::kWalRecordBytesMax) {
     return Status::corruption("record payload length " + std::to_string(header.payload_length) +
                               " exceeds the format limit");
   }

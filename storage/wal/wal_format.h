@@ -78,6 +78,7 @@
 #include <string_view>
 
 #include "core/runtime/status.h"
+#include "core/runtime/limits.h"
 #include "storage/encoding/little_endian.h"
 
 namespace cairn::wal {
@@ -90,10 +91,9 @@ inline constexpr std::size_t kRecordHeaderSize = 24;
 inline constexpr std::string_view kSegmentSuffix = ".wal";
 inline constexpr std::size_t kSegmentNameDigits = 20;
 
-// Format limits, independent of the options a log was written with, so that recovery never
-// allocates more than these for one batch or one record whatever a damaged header claims.
-inline constexpr uint64_t kMaxRecordPayloadBytes = uint64_t{256} << 20;  // 256 MiB
-inline constexpr uint64_t kMaxBatchRecordsBytes = uint64_t{1} << 30;     // 1 GiB
+// Format limits (limits::kWalRecordBytesMax, limits::kWalBatchRecordsBytesMax) are independent of
+// the options a log was written with, so that recovery never allocates more than these for one
+// batch or one record whatever a damaged header claims.
 
 // The smallest multiple of kBlockSize that is >= value.
 inline constexpr uint64_t align_to_block(uint64_t value) { return (value + kBlockSize - 1) / kBlockSize * kBlockSize; }

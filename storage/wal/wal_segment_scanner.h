@@ -6,7 +6,7 @@
 // stops and says where and why, and the caller decides (recovery: torn tail or corruption).
 // Errors are I/O errors only, with the file and offset that failed.
 //
-// Memory: one batch at a time (at most the format's kMaxBatchRecordsBytes, and never more than
+// Memory: one batch at a time (at most the format's limits::kWalBatchRecordsBytesMax, and never more than
 // the file holds), plus the read-by-index entries of the records found; the search reads in
 // chunks of kScanChunkBytes.
 #pragma once

@@ -16,8 +16,8 @@ constexpr std::size_t kMaxPendingRecordsLimit = std::size_t{1} << 20;
 Status validate_wal_options(const WalOptions& options) {
   if (options.directory.empty()) return Status::invalid_argument("WAL directory is empty");
   CAIRN_RETURN_IF_ERROR(validate_path(options.directory).with_context("WAL directory"));
-  if (options.max_record_bytes == 0 || options.max_record_bytes > wal::kMaxRecordPayloadBytes) {
-    return Status::invalid_argument("max_record_bytes must be in [1, " + std::to_string(wal::kMaxRecordPayloadBytes) +
+  if (options.max_record_bytes == 0 || options.max_record_bytes > limits::kWalRecordBytesMax) {
+    return Status::invalid_argument("max_record_bytes must be in [1, " + std::to_string(limits::kWalRecordBytesMax) +
                                     "], not " + std::to_string(options.max_record_bytes));
   }
   if (options.max_segment_bytes < 2 * wal::kBlockSize) {
@@ -29,11 +29,11 @@ Status validate_wal_options(const WalOptions& options) {
                                     "], not " + std::to_string(options.max_pending_records));
   }
   if (options.max_pending_bytes < wal::record_size(options.max_record_bytes) ||
-      options.max_pending_bytes > wal::kMaxBatchRecordsBytes) {
+      options.max_pending_bytes > limits::kWalBatchRecordsBytesMax) {
     return Status::invalid_argument("max_pending_bytes must hold one record of max_record_bytes (" +
                                     std::to_string(wal::record_size(options.max_record_bytes)) +
                                     " bytes with its header) and be at most " +
-                                    std::to_string(wal::kMaxBatchRecordsBytes) + ", not " +
+                                    std::to_string(limits::kWalBatchRecordsBytesMax) + ", not " +
                                     std::to_string(options.max_pending_bytes));
   }
   return {};

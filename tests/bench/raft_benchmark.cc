@@ -3,10 +3,17 @@
 //     with 20 clients that never pause, side by side in one process;
 //   - idle: how many times faster than real time a 5-node cluster runs when nothing but ticks
 //     and heartbeats happen (the goal is at least 1,000x), with a 10 ms tick (the scenarios')
-//     and a 100 ms tick (a production-like heartbeat).
+//     and a 100 ms tick (a production-like heartbeat);
+//   - idle ranges: the same cluster hosting 100 ranges with and without quiescence, and 1,000
+//     ranges with it (the ranges issue's goal: at least 1,000x), over 600 simulated seconds,
+//     and after the first 60 (elections done: the steady state).
 // Performance is measured, not asserted: this prints figures; docs/benchmarks.md records them.
 //
-//   build/bin/cairn-bench-raft [--rounds N]
+//   build/bin/cairn-bench-raft [--rounds N] [--engine-sync-interval-ms MS]
+//
+// --engine-sync-interval-ms sets how often each node's engine syncs what it applied (the
+// Store's default, 100 ms, when absent; anything up to the 10 ms tick syncs every tick), so that
+// two settings can be run side by side with one binary.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,7 +26,12 @@
 namespace cairn::sim {
 namespace {
 
-proto::Scenario make_scenario(uint32_t nodes, uint32_t clients, double think_ms, double tick_ms, double seconds) {
+// The engine's sync interval in milliseconds (a knob range of one value, so at least 1), or -1
+// for the Store's default.
+int64_t engine_sync_interval_ms = -1;
+
+proto::Scenario make_scenario(uint32_t nodes, uint32_t clients, double think_ms, double tick_ms, double seconds,
+                              uint32_t ranges = 1, bool never_quiesce = false) {
   proto::Scenario scenario;
   scenario.set_name("bench_raft_" + std::to_string(nodes));
   proto::Region* region = scenario.mutable_topology()->add_regions();
@@ -35,6 +47,14 @@ proto::Scenario make_scenario(uint32_t nodes, uint32_t clients, double think_ms,
   workload.mutable_think_time_ms()->set_max(think_ms);
   workload.set_request_timeout_ms(2000);
   workload.mutable_raft()->set_tick_ms(tick_ms);
+  workload.set_groups(ranges);
+  workload.mutable_raft()->set_never_quiesce(never_quiesce);
+  if (engine_sync_interval_ms >= 0) {
+    // A range of one value: the knob is drawn from it, so it is exactly this.
+    proto::Range& interval = *workload.mutable_knob_ranges()->mutable_engine_sync_interval_ms();
+    interval.set_min(static_cast<double>(engine_sync_interval_ms));
+    interval.set_max(static_cast<double>(engine_sync_interval_ms));
+  }
   scenario.set_duration_seconds(seconds);
   scenario.set_quiesce_seconds(0);
   scenario.add_checks(proto::RAFT_SAFETY);
@@ -47,6 +67,39 @@ Result<RunReport> run(const proto::Scenario& built, uint64_t seed) {
   return run_scenario(scenario, seed, RunOptions{});
 }
 
+// The idle cluster with many ranges. Each configuration runs twice, short and long (60 and 600
+// simulated seconds; 10 and 60 without quiescence, which is slow); the difference is the steady
+// state, once every range has elected its leader (and gone quiet).
+int idle_ranges(int rounds) {
+  struct Configuration {
+    uint32_t ranges;
+    bool never_quiesce;
+  };
+  std::printf("\n%-44s %10s %10s %14s %14s\n", "idle 5 nodes, 10 ms tick", "sim s", "wall s", "acceleration",
+              "after start");
+  for (const Configuration configuration : {Configuration{100, true}, Configuration{100, false}, Configuration{1000, false}}) {
+    for (int round = 1; round <= rounds; ++round) {
+      double wall[2] = {0, 0};
+      const double seconds[2] = {configuration.never_quiesce ? 10.0 : 60.0, configuration.never_quiesce ? 60.0 : 600.0};
+      for (int which = 0; which < 2; ++which) {
+        auto report = run(make_scenario(5, 1, 60000, 10, seconds[which], configuration.ranges, configuration.never_quiesce),
+                          static_cast<uint64_t>(round));
+        if (!report.ok() || !report->ok) {
+          std::fprintf(stderr, "idle ranges run failed\n");
+          return 1;
+        }
+        wall[which] = report->wall_seconds;
+      }
+      const std::string name = std::to_string(configuration.ranges) + " ranges, " +
+                               (configuration.never_quiesce ? "never quiet" : "quiescence") + ", round " +
+                               std::to_string(round);
+      std::printf("%-44s %10.0f %10.2f %13.0fx %13.0fx\n", name.c_str(), seconds[1], wall[1], seconds[1] / wall[1],
+                  (seconds[1] - seconds[0]) / (wall[1] - wall[0]));
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace cairn::sim
 
@@ -56,12 +109,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
       rounds = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--engine-sync-interval-ms") == 0 && i + 1 < argc) {
+      char* end = nullptr;
+      engine_sync_interval_ms = std::strtoll(argv[++i], &end, 10);
+      if (*end != '\0' || engine_sync_interval_ms < 1 || engine_sync_interval_ms > 60'000) {
+        std::fprintf(stderr, "cairn-bench-raft: --engine-sync-interval-ms takes 1..60000 milliseconds\n");
+        return 2;
+      }
     } else {
-      std::fprintf(stderr, "usage: cairn-bench-raft [--rounds N]\n");
+      std::fprintf(stderr, "usage: cairn-bench-raft [--rounds N] [--engine-sync-interval-ms MS]\n");
       return 2;
     }
   }
-  std::printf("Raft KV in the simulator, %d alternating rounds (seed = round)\n\n", rounds);
+  std::printf("Raft KV in the simulator, %d alternating rounds (seed = round), engine sync interval %s\n\n", rounds,
+              engine_sync_interval_ms < 0 ? "the default" : (std::to_string(engine_sync_interval_ms) + " ms").c_str());
   std::printf("%-34s %10s %10s %12s %12s\n", "run", "sim s", "wall s", "entries", "entries/s");
   double loaded[2] = {0, 0};
   const uint32_t sizes[2] = {3, 5};
@@ -101,5 +162,5 @@ int main(int argc, char** argv) {
     }
     std::printf("  mean acceleration with a %d ms tick: %.0fx real time\n", static_cast<int>(tick), total);
   }
-  return 0;
+  return idle_ranges(rounds);
 }

@@ -92,7 +92,6 @@ double engine_rows_per_second(const std::string& directory, std::size_t rows_per
     for (std::size_t batch = 0; batch < batches; ++batch) {
       storage::WriteBatch write;
       write.commit_timestamp = batch + 1;
-      write.applied_index = batch + 1;
       for (std::size_t i = 0; i < rows_per_batch; ++i) {
         const Row& row = rows[batch * rows_per_batch + i];
         write.put(row.key, row.value);

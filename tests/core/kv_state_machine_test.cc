@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/kv/kv_state_machine.h"
+#include "tests/core/kv_range_harness.h"
 #include "tests/storage/storage_harness.h"
 
 namespace cairn::kv {
@@ -56,12 +57,10 @@ proto::KvCommandResult result_of(const std::string& bytes) {
   return result;
 }
 
-std::unique_ptr<KvStateMachine> open_state_machine(Runtime& runtime, std::string path = "kv/data.db") {
-  KvStateMachineOptions options;
-  options.engine.path = std::move(path);
-  auto machine = KvStateMachine::open_machine(runtime, options);
+testing::OpenRange open_state_machine(Runtime& runtime, std::string path = "kv/data.db") {
+  auto machine = testing::open_range(runtime, std::move(path));
   EXPECT_TRUE(machine.ok()) << machine.status().to_string();
-  return machine.ok() ? std::move(machine).value() : nullptr;
+  return machine.ok() ? std::move(machine).value() : testing::OpenRange{};
 }
 
 TEST(KvStateMachine, ARetriedRequestIsAppliedOnceAndAnswersWithItsFirstResult) {
@@ -130,9 +129,8 @@ TEST(KvStateMachine, ACrashKeepsWhatWasSyncedAndNeverHalfABatch) {
   machine.crash();
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
     KvStateMachineOptions options;
-    options.engine.path = "kv/data.db";
     options.max_unsynced_indexes = 2;
-    auto opened = KvStateMachine::open_machine(runtime, options);
+    auto opened = testing::open_range(runtime, "kv/data.db", options);
     ASSERT_TRUE(opened.ok()) << opened.status().to_string();
     KvStateMachine& state = **opened;
     ASSERT_TRUE(state.apply({command_entry(2, put(1, 2, "b", "2"), 1)}, voters({1})).ok());

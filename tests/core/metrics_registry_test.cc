@@ -193,7 +193,7 @@ TEST_F(MetricsRegistryDeathTest, MisuseAsserts) {
   EXPECT_DEATH(
       {
         MetricsRegistry registry;
-        for (std::size_t i = 0; i <= MetricsRegistry::kMaxSeries; ++i) {
+        for (std::size_t i = 0; i <= limits::kMetricSeriesMax; ++i) {
           registry.counter("series_total", "", {{"i", std::to_string(i)}});
         }
       },

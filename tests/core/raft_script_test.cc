@@ -12,7 +12,7 @@
 // Commands (replica ids are numbers):
 //   cluster voters=1,2,3 [learners=4] [blank=5] [pre_vote=false] [check_quorum=false]
 //           [election=10] [heartbeat=1] [inflight=64] [max_append_bytes=N] [seed=N] [drift=2]
-//   campaign ID | tick ID [N] | tick-all [N]
+//   campaign ID | tick ID [N] | tick-all [N] | quiesce ID (the leader goes quiet if it can) | wake ID
 //   propose ID DATA | propose-membership ID add-voter=4 add-learner=5 remove=2 [joint|explicit]
 //   leave-joint ID | transfer ID TARGET | read ID CONTEXT [lease] | compact ID INDEX
 //   report-snapshot ID FOLLOWER ok|fail | report-unreachable ID FOLLOWER
@@ -90,6 +90,13 @@ class ScriptRunner {
       create_cluster(words);
     } else if (command == "campaign") {
       cluster().raft(id(words.at(0))).campaign();
+    } else if (command == "quiesce") {
+      Raft& raft = cluster().raft(id(words.at(0)));
+      const bool quiet = raft.can_quiesce([](ReplicaId) { return false; });
+      if (quiet) raft.quiesce();
+      out << (quiet ? "quiesced" : "cannot quiesce") << "\n";
+    } else if (command == "wake") {
+      cluster().raft(id(words.at(0))).wake();
     } else if (command == "tick") {
       const int count = words.size() > 1 ? std::stoi(words[1]) : 1;
       for (int i = 0; i < count; ++i) cluster().tick(id(words.at(0)));

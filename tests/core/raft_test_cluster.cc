@@ -73,6 +73,7 @@ std::string describe_message(const proto::RaftMessage& message) {
     case proto::RAFT_PRE_VOTE_RESPONSE: text += message.reject() ? " rejected" : " granted"; break;
     case proto::RAFT_HEARTBEAT:
       text += " commit=" + std::to_string(message.commit()) + " round=" + std::to_string(message.heartbeat_round());
+      if (message.quiesce()) text += " quiesce";
       break;
     case proto::RAFT_HEARTBEAT_RESPONSE: text += " round=" + std::to_string(message.heartbeat_round()); break;
     case proto::RAFT_SNAPSHOT:
@@ -94,7 +95,8 @@ std::string describe_replica(const Raft& raft) {
   return std::to_string(raft.id()) + ": " + role_name(raft.role()) + " term=" + std::to_string(raft.term()) +
          " vote=" + std::to_string(raft.vote()) + " leader=" + std::to_string(raft.leader()) +
          " commit=" + std::to_string(raft.log().committed()) + " applied=" + std::to_string(raft.log().applied()) +
-         " last=" + std::to_string(raft.log().last_index()) + " " + describe(raft.membership());
+         " last=" + std::to_string(raft.log().last_index()) + " " + describe(raft.membership()) +
+         (raft.quiesced() ? " quiet" : "");
 }
 
 RaftTestCluster::RaftTestCluster(const std::vector<ReplicaId>& voters, const std::vector<ReplicaId>& learners,
@@ -134,7 +136,9 @@ std::vector<ReplicaId> RaftTestCluster::ids() const {
 }
 
 void RaftTestCluster::persist(Replica& replica, const Ready& ready) {
-  if (ready.hard_state) replica.disk.hard_state = *ready.hard_state;
+  // As the real driver does: what needs no sync (a commit index alone) is not kept, so a crash
+  // shows whether Raft ever says must_sync = false of something it promised.
+  if (ready.must_sync || ready.snapshot) replica.disk.hard_state = ready.hard_state.value_or(replica.raft->hard_state());
   if (ready.snapshot) {
     auto data = replica.received_snapshots.find(ready.snapshot->index());
     CAIRN_ASSERT(data != replica.received_snapshots.end(), "a snapshot is installed only with its data");
@@ -142,6 +146,7 @@ void RaftTestCluster::persist(Replica& replica, const Ready& ready) {
     replica.disk.entries.clear();
     replica.disk.state = data->second;
     replica.received_snapshots.erase(replica.received_snapshots.begin(), std::next(data));
+    std::erase_if(replica.apply_queue, [&](const proto::RaftEntry& entry) { return entry.index() <= ready.snapshot->index(); });
   }
   if (!ready.entries.empty()) {
     const uint64_t first = ready.entries.front().index();
@@ -152,8 +157,8 @@ void RaftTestCluster::persist(Replica& replica, const Ready& ready) {
   }
 }
 
-void RaftTestCluster::apply(Replica& replica, ReplicaId id, const Ready& ready) {
-  for (const proto::RaftEntry& entry : ready.committed_entries) {
+void RaftTestCluster::apply(Replica& replica, ReplicaId id, const std::vector<proto::RaftEntry>& entries) {
+  for (const proto::RaftEntry& entry : entries) {
     if (entry.index() <= replica.disk.state.applied_index) continue;  // applied before a crash
     CAIRN_ASSERT(entry.index() == replica.disk.state.applied_index + 1, "entries are applied in order, without gaps");
     if (entry.type() == proto::RAFT_ENTRY_NORMAL && !entry.data().empty()) replica.disk.state.commands.push_back(entry.data());
@@ -172,8 +177,10 @@ bool RaftTestCluster::process_ready(ReplicaId id) {
   Replica& replica = replicas_.at(id);
   if (replica.raft == nullptr || !replica.raft->has_ready()) return false;
   Ready ready = replica.raft->ready();
+  std::vector<proto::RaftMessage> messages = std::move(ready.messages);
   persist(replica, ready);
-  for (const proto::RaftMessage& message : ready.messages) {
+  messages.insert(messages.end(), ready.messages_after_persist.begin(), ready.messages_after_persist.end());
+  for (const proto::RaftMessage& message : messages) {
     InFlightMessage in_flight{.message = message, .snapshot_data = std::nullopt};
     if (message.type() == proto::RAFT_SNAPSHOT) {
       CAIRN_ASSERT(replica.disk.state.applied_index == message.snapshot().index(),
@@ -185,11 +192,33 @@ bool RaftTestCluster::process_ready(ReplicaId id) {
     }
     in_flight_.push_back(std::move(in_flight));
   }
-  apply(replica, id, ready);
+  // Deferred: entries the state machine holds already (applied before a crash) count as applied
+  // at once, as a driver replaying its log after a restart reports them; the rest wait.
+  uint64_t applied_through = 0;
+  for (const proto::RaftEntry& entry : ready.committed_entries) {
+    if (!deferred_apply_ || (replica.apply_queue.empty() && entry.index() <= replica.disk.state.applied_index)) {
+      applied_through = entry.index();
+    } else {
+      replica.apply_queue.push_back(entry);
+    }
+  }
+  if (!deferred_apply_) apply(replica, id, ready.committed_entries);
   replica.read_states.insert(replica.read_states.end(), ready.read_states.begin(), ready.read_states.end());
   replica.raft->advance(ready);
+  if (applied_through > 0) replica.raft->applied_to(applied_through);
   observe(id);
   return true;
+}
+
+void RaftTestCluster::apply_pending(ReplicaId id, std::size_t count) {
+  Replica& replica = replicas_.at(id);
+  if (replica.raft == nullptr || replica.apply_queue.empty() || count == 0) return;
+  count = std::min(count, replica.apply_queue.size());
+  const std::vector<proto::RaftEntry> entries(replica.apply_queue.begin(), replica.apply_queue.begin() + static_cast<std::ptrdiff_t>(count));
+  replica.apply_queue.erase(replica.apply_queue.begin(), replica.apply_queue.begin() + static_cast<std::ptrdiff_t>(count));
+  apply(replica, id, entries);
+  replica.raft->applied_to(entries.back().index());
+  observe(id);
 }
 
 std::optional<std::string> RaftTestCluster::deliver_next() {
@@ -230,6 +259,13 @@ std::vector<std::string> RaftTestCluster::stabilize(int max_rounds) {
   std::vector<std::string> delivered;
   for (int round = 0; round < max_rounds; ++round) {
     for (ReplicaId id : ids()) process_ready(id);
+    bool applied = false;
+    for (ReplicaId id : ids()) {
+      if (!up(id) || replicas_.at(id).apply_queue.empty()) continue;
+      apply_pending(id, SIZE_MAX);
+      applied = true;
+    }
+    if (applied) continue;  // applying may put membership changes in force: more to do
     if (in_flight_.empty()) return delivered;
     for (std::size_t pending = in_flight_.size(); pending > 0; --pending) delivered.push_back(*deliver_next());
   }
@@ -269,6 +305,7 @@ void RaftTestCluster::crash(ReplicaId id) {
   replica.read_states.clear();
   replica.ticks = 0;
   replica.snapshot_checks.clear();
+  replica.apply_queue.clear();
 }
 
 void RaftTestCluster::restart(ReplicaId id) {
@@ -278,6 +315,11 @@ void RaftTestCluster::restart(ReplicaId id) {
   RaftRecoveredState recovered{.hard_state = replica.disk.hard_state,
                                .snapshot = replica.disk.snapshot,
                                .entries = replica.disk.entries};
+  // As the real driver does: a commit index is not synced on its own (must_sync), and whatever
+  // the state machine applied was committed.
+  if (recovered.hard_state.commit() < replica.disk.state.applied_index) {
+    recovered.hard_state.set_commit(replica.disk.state.applied_index);
+  }
   replica.raft = std::make_unique<Raft>(options_for(id), std::move(recovered));
   observe(id);
 }

@@ -100,6 +100,13 @@ class RaftTestCluster {
   // The leader of the newest term among live replicas, or 0.
   ReplicaId leader() const;
 
+  // Asynchronous apply: committed entries wait in each replica's apply queue until
+  // apply_pending() applies them (process_ready applies at once otherwise), as a driver whose
+  // apply fiber lags behind its Raft loop. stabilize() drains the queues.
+  void defer_apply() { deferred_apply_ = true; }
+  // Applies up to `count` queued entries of `id` and reports them to Raft (applied_to).
+  void apply_pending(ReplicaId id, std::size_t count);
+
  private:
   static constexpr uint64_t kSnapshotTimeoutTicks = 20;
 
@@ -117,17 +124,19 @@ class RaftTestCluster {
     std::map<uint64_t, TestStateMachine> received_snapshots;
     std::vector<ReadState> read_states;
     uint64_t ticks = 0;                          // since this incarnation started
+    std::deque<proto::RaftEntry> apply_queue;    // handed out, not yet applied (lost in a crash)
     std::vector<SnapshotCheck> snapshot_checks;  // the driver's timers; a crash stops them
   };
 
   void check_snapshots(Replica& replica);
 
   void persist(Replica& replica, const Ready& ready);
-  void apply(Replica& replica, ReplicaId id, const Ready& ready);
+  void apply(Replica& replica, ReplicaId id, const std::vector<proto::RaftEntry>& entries);
   void observe(ReplicaId id);
   RaftOptions options_for(ReplicaId id) const;
 
   RaftOptions base_;
+  bool deferred_apply_ = false;
   std::map<ReplicaId, Replica> replicas_;
   std::deque<InFlightMessage> in_flight_;
   std::set<std::pair<ReplicaId, ReplicaId>> cut_links_;

@@ -69,7 +69,7 @@ TEST(CairndCluster, WritesAndReadsAcrossThreeProcesses) {
     EXPECT_FALSE(gone->has_value());
   });
   for (NodeId id : cluster.ids()) {
-    EXPECT_TRUE(std::filesystem::exists(cluster.data_directory(id) + "/raft/g1/wal"));
+    EXPECT_TRUE(std::filesystem::exists(cluster.data_directory(id) + "/raft/store/wal"));
     EXPECT_EQ(cluster.terminate(id), 0) << "SIGTERM must shut node " << id << " down cleanly:\n" << cluster.logs(id);
   }
 }

@@ -80,7 +80,7 @@ TEST(DatabaseFiles, ADatabaseNotCreatedYetIsLeftAlone) {
   // (a fresh seed of raft_kv_storage_faults: NOT_FOUND kept such a replica down for good).
   Status rewritten = Status::internal("not run");
   World world(7, 1, [&](Runtime& runtime, const BootContext&) {
-    rewritten = storage::rewrite_database_files_through_cache(runtime.file_system(), "raft/g1/kv/data.db");
+    rewritten = storage::rewrite_database_files_through_cache(runtime.file_system(), "raft/store/data.db");
   });
   world.start_all();
   world.run_for(seconds(1));

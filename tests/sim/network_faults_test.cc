@@ -179,7 +179,7 @@ TEST(NetworkFaults, UnknownDestinationAndOversizedMessagesAreLocalErrors) {
   envelope.set_destination(99);
   EXPECT_EQ(world.simulator.network().send(1, envelope).code(), StatusCode::kNotFound);
   envelope.set_destination(1);
-  envelope.set_payload(std::string(SimNetwork::kMaxMessageBytes + 1, 'x'));
+  envelope.set_payload(std::string(limits::kMessageBytesMax + 1, 'x'));
   EXPECT_EQ(world.simulator.network().send(1, envelope).code(), StatusCode::kInvalidArgument);
 }
 

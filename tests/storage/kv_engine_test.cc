@@ -12,12 +12,18 @@ namespace {
 
 using testing::SingleMachine;
 
+// A batch at `timestamp` that records `index` under kAppliedKey, as a range records its applied
+// index beside its data.
+constexpr char kAppliedKey[] = "\xff\xff" "applied";
+
 WriteBatch batch_at(Timestamp timestamp, uint64_t index) {
   WriteBatch batch;
   batch.commit_timestamp = timestamp;
-  batch.applied_index = index;
+  batch.put(kAppliedKey, std::to_string(index));
   return batch;
 }
+
+const KeySpan kEverything{.start = "", .end = ""};
 
 std::unique_ptr<KvEngine> open_or_fail(Runtime& runtime, KvEngineOptions options = {}) {
   auto engine = KvEngine::open_engine(runtime, std::move(options));
@@ -29,6 +35,11 @@ std::optional<std::string> value_at(KvEngine& engine, std::string_view key, Time
   auto value = engine.get(key, timestamp);
   EXPECT_TRUE(value.ok()) << value.status();
   return value.ok() ? *value : std::nullopt;
+}
+
+uint64_t applied_index(KvEngine& engine) {
+  const std::optional<std::string> applied = value_at(engine, kAppliedKey, kMaxTimestamp);
+  return applied ? std::stoull(*applied) : 0;
 }
 
 TEST(KvEngine, ReadsSeeTheNewestVersionAtOrBelowTheirTimestamp) {
@@ -52,7 +63,7 @@ TEST(KvEngine, ReadsSeeTheNewestVersionAtOrBelowTheirTimestamp) {
     EXPECT_EQ(value_at(*engine, "b", 15), "b10");
     EXPECT_EQ(value_at(*engine, "b", 25), std::nullopt);  // deleted at 20
     EXPECT_EQ(value_at(*engine, "c", 20), "");             // an empty value is a value
-    EXPECT_EQ(engine->applied_index(), 2u);
+    EXPECT_EQ(applied_index(*engine), 2u);
   }));
 }
 
@@ -86,7 +97,7 @@ TEST(KvEngine, ScansHonourBoundsDirectionLimitAndPrefix) {
     EXPECT_EQ(keys(reverse), (std::vector<std::string>{"apq", "app/3"}));
     ScanOptions bounded{.start = "app/2", .end = "b", .read_timestamp = 5, .limit = 10, .reverse = false};
     EXPECT_EQ(keys(bounded), (std::vector<std::string>{"app/2", "app/3", "apq"}));
-    ScanOptions everything{.start = "", .end = "", .read_timestamp = 6, .limit = 100, .reverse = false};
+    ScanOptions everything{.start = "", .end = "\xff", .read_timestamp = 6, .limit = 100, .reverse = false};
     EXPECT_EQ(keys(everything).size(), 5u);
   }));
 }
@@ -103,17 +114,14 @@ TEST(KvEngine, BadInputIsRejectedAndChangesNothing) {
     WriteBatch zero_timestamp = batch_at(0, 8);
     zero_timestamp.put("k", "x");
     EXPECT_EQ(engine->apply(zero_timestamp).code(), StatusCode::kInvalidArgument);
-    WriteBatch replayed = batch_at(6, 7);
-    replayed.put("k", "x");
-    EXPECT_EQ(engine->apply(replayed).code(), StatusCode::kFailedPrecondition);
     WriteBatch empty_key = batch_at(6, 8);
     empty_key.put("", "x");
     EXPECT_EQ(engine->apply(empty_key).code(), StatusCode::kInvalidArgument);
     WriteBatch huge_key = batch_at(6, 8);
-    huge_key.put(std::string(kMaxKeyBytes + 1, 'k'), "x");
+    huge_key.put(std::string(limits::kKeyBytesMax + 1, 'k'), "x");
     EXPECT_EQ(engine->apply(huge_key).code(), StatusCode::kInvalidArgument);
     WriteBatch huge_value = batch_at(6, 8);
-    huge_value.put("k", std::string(kMaxValueBytes + 1, 'v'));
+    huge_value.put("k", std::string(limits::kValueBytesMax + 1, 'v'));
     EXPECT_EQ(engine->apply(huge_value).code(), StatusCode::kInvalidArgument);
     WriteBatch far_future = batch_at(kMaxTimestamp + 1, 8);
     EXPECT_EQ(engine->apply(far_future).code(), StatusCode::kInvalidArgument);
@@ -122,7 +130,7 @@ TEST(KvEngine, BadInputIsRejectedAndChangesNothing) {
               StatusCode::kInvalidArgument);
 
     EXPECT_TRUE(engine->failed_status().ok()) << "rejected input must not poison the engine";
-    EXPECT_EQ(engine->applied_index(), 7u);
+    EXPECT_EQ(applied_index(*engine), 7u);
     EXPECT_EQ(value_at(*engine, "k", kMaxTimestamp), "v");
   }));
 }
@@ -140,23 +148,40 @@ TEST(KvEngine, GarbageCollectionKeepsWhatReadsAtTheWatermarkSee) {
       if (timestamp == 10) batch.put("gone", "old");
       ASSERT_TRUE(engine->apply(batch).ok());
     }
-    ASSERT_TRUE(engine->collect_garbage(25).ok());
-    EXPECT_EQ(engine->gc_watermark(), 25u);
-    EXPECT_EQ(engine->get("kept", 24).status().code(), StatusCode::kFailedPrecondition);
+    // A span collects only its own keys: [a, h) holds "gone", not "kept" nor the applied key.
+    const KeySpan up_to_h{.start = "a", .end = "h"};
+    const KeySpan user_keys{.start = "", .end = "\xff"};
+    // Steps of one version, in key order, oldest first: gone@10, then the tombstone gone@20
+    // (only after what it hid, which would otherwise read again); then nothing.
+    for (uint64_t expected : {1u, 1u, 0u}) {
+      auto dropped = engine->collect_garbage(up_to_h, 25, 1);
+      ASSERT_TRUE(dropped.ok());
+      EXPECT_EQ(*dropped, expected);
+      EXPECT_EQ(value_at(*engine, "gone", 25), std::nullopt);
+    }
+    EXPECT_EQ(value_at(*engine, "kept", 10), "v10") << "outside the span";
+    auto dropped = engine->collect_garbage(user_keys, 25, 100);
+    ASSERT_TRUE(dropped.ok());
+    EXPECT_EQ(*dropped, 1u) << "kept@10";
+    EXPECT_EQ(engine->collect_garbage(user_keys, 25, 0).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(engine->collect_garbage({.start = "b", .end = "a"}, 25, 1).status().code(), StatusCode::kInvalidArgument);
     EXPECT_EQ(value_at(*engine, "kept", 25), "v20");
     EXPECT_EQ(value_at(*engine, "kept", 30), "v30");
     EXPECT_EQ(value_at(*engine, "gone", 25), std::nullopt);
-    auto chunks = engine->export_snapshot(1 << 20);
+    EXPECT_EQ(applied_index(*engine), 3u);
+    auto chunks = engine->export_snapshot({user_keys}, 1 << 20);
     ASSERT_TRUE(chunks.ok());
     auto snapshot = decode_snapshot(*chunks);
     ASSERT_TRUE(snapshot.ok());
     // kept@30, kept@20 survive; kept@10 and both versions of "gone" are collected.
+    EXPECT_EQ(snapshot->spans, std::vector<KeySpan>{user_keys});
     ASSERT_EQ(snapshot->versions.size(), 2u);
     EXPECT_EQ(snapshot->versions[0], (KvVersion{"kept", 30, "v30"}));
     EXPECT_EQ(snapshot->versions[1], (KvVersion{"kept", 20, "v20"}));
-    // The watermark never moves back.
-    ASSERT_TRUE(engine->collect_garbage(5).ok());
-    EXPECT_EQ(engine->gc_watermark(), 25u);
+    // A lower watermark finds nothing more.
+    dropped = engine->collect_garbage(user_keys, 5, 100);
+    ASSERT_TRUE(dropped.ok());
+    EXPECT_EQ(*dropped, 0u);
   }));
 }
 
@@ -174,11 +199,21 @@ TEST(KvEngine, SnapshotMovesAStoreToAnotherEngineAndDamageIsRejected) {
       }
       ASSERT_TRUE(source->apply(batch).ok());
     }
-    ASSERT_TRUE(source->collect_garbage(100).ok());
-    auto chunks = source->export_snapshot(4096);
+    ASSERT_TRUE(source->collect_garbage(kEverything, 100, 1'000'000).ok());
+    // The target holds keys of its own outside the snapshot's spans, and some inside.
+    WriteBatch own = batch_at(5, 1);
+    own.put("zebra", "outside");
+    own.put("key9", "replaced");
+    own.put("key999", "deleted by the import");
+    ASSERT_TRUE(target->apply(own).ok());
+    const std::vector<KeySpan> spans = {{.start = "key", .end = "kez"}, {.start = "\xff", .end = ""}};
+    auto chunks = source->export_snapshot(spans, 4096);
     ASSERT_TRUE(chunks.ok());
     ASSERT_GT(chunks->size(), 3u);
 
+    EXPECT_EQ(source->export_snapshot({{.start = "a", .end = "c"}, {.start = "b", .end = "d"}}, 4096).status().code(),
+              StatusCode::kInvalidArgument)
+        << "overlapping spans";
     std::vector<std::string> flipped = *chunks;
     flipped[1][40] ^= 1;
     EXPECT_EQ(target->import_snapshot(flipped).code(), StatusCode::kCorruption);
@@ -187,12 +222,14 @@ TEST(KvEngine, SnapshotMovesAStoreToAnotherEngineAndDamageIsRejected) {
     EXPECT_EQ(target->import_snapshot(reordered).code(), StatusCode::kCorruption);
     std::vector<std::string> truncated(chunks->begin(), chunks->end() - 1);
     EXPECT_EQ(target->import_snapshot(truncated).code(), StatusCode::kCorruption);
-    EXPECT_EQ(target->applied_index(), 0u) << "a rejected snapshot must leave the store untouched";
+    EXPECT_EQ(applied_index(*target), 1u) << "a rejected snapshot must leave the store untouched";
 
     ASSERT_TRUE(target->import_snapshot(*chunks).ok());
-    EXPECT_EQ(target->applied_index(), 20u);
-    EXPECT_EQ(target->gc_watermark(), 100u);
-    auto again = target->export_snapshot(4096);
+    EXPECT_EQ(applied_index(*target), 20u);
+    EXPECT_EQ(value_at(*target, "zebra", 200), "outside");
+    EXPECT_EQ(value_at(*target, "key999", 200), std::nullopt);
+    EXPECT_EQ(value_at(*target, "key9", 200), value_at(*source, "key9", 200));
+    auto again = target->export_snapshot(spans, 4096);
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(*again, *chunks) << "the imported store must export the very same snapshot";
   }));
@@ -213,7 +250,7 @@ TEST(KvEngine, AppliedBatchesSurviveACrash) {
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
     auto engine = open_or_fail(runtime);
     ASSERT_NE(engine, nullptr);
-    EXPECT_EQ(engine->applied_index(), 30u);
+    EXPECT_EQ(applied_index(*engine), 30u);
     EXPECT_EQ(value_at(*engine, "counter", 100), "30");
     EXPECT_EQ(value_at(*engine, "counter", 12), "12");
   }));
@@ -274,11 +311,11 @@ TEST(KvEngine, FailedSyncStopsTheEngineUntilReopenedAndLosesNothingAcknowledged)
     // The failed batch is wholly there or wholly absent; the acknowledged one is there.
     const std::optional<std::string> k = value_at(*engine, "k", 10);
     const std::optional<std::string> other = value_at(*engine, "other", 10);
-    if (engine->applied_index() == 1) {
+    if (applied_index(*engine) == 1) {
       EXPECT_EQ(k, "acknowledged");
       EXPECT_EQ(other, std::nullopt);
     } else {
-      EXPECT_EQ(engine->applied_index(), 2u);
+      EXPECT_EQ(applied_index(*engine), 2u);
       EXPECT_EQ(k, "unacknowledged");
       EXPECT_EQ(other, "unacknowledged");
     }

@@ -1,12 +1,14 @@
 // Properties of the SQLite key-value engine, held to the in-memory reference model (RapidCheck):
-//  - any sequence of applies, reads, scans, garbage collections, snapshot exports and crashes
-//    with reopen gives exactly the model's results, and the stores export identical snapshots;
+//  - any sequence of applies, reads, scans, garbage collections of spans, snapshots of spans
+//    imported over later states, and crashes with reopen gives exactly the model's results, and
+//    the stores export identical snapshots;
 //  - killed in the middle of applying (power loss, torn unsynced sectors), the engine reopens as
 //    of a whole number of batches — at least every acknowledged one, never a part of one.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <cstdio>
 #include <limits>
 
 #include "storage/kv/kv_engine.h"
@@ -29,10 +31,9 @@ const std::vector<std::string>& key_space() {
 
 std::string key_at(std::size_t index) { return key_space()[index % key_space().size()]; }
 
-WriteBatch draw_batch(uint64_t applied_index) {
+WriteBatch draw_batch() {
   WriteBatch batch;
   batch.commit_timestamp = *rc::gen::inRange<Timestamp>(1, 40);
-  batch.applied_index = applied_index;
   const auto mutations = *rc::gen::inRange<std::size_t>(0, 6);
   for (std::size_t i = 0; i < mutations; ++i) {
     const std::string key = key_at(*rc::gen::inRange<std::size_t>(0, 100));
@@ -45,12 +46,34 @@ WriteBatch draw_batch(uint64_t applied_index) {
   return batch;
 }
 
+// A span whose bounds fall between, on and around the keys; sometimes unbounded at either end.
+KeySpan draw_span() {
+  KeySpan span;
+  if (*rc::gen::inRange(0, 4) != 0) span.start = key_at(*rc::gen::inRange<std::size_t>(0, 100));
+  if (*rc::gen::inRange(0, 4) != 0) span.end = key_at(*rc::gen::inRange<std::size_t>(0, 100));
+  if (!span.end.empty() && span.start >= span.end) std::swap(span.start, span.end);
+  if (!span.end.empty() && span.start == span.end) span.end.clear();
+  return span;
+}
+
+// One or two spans, in order and apart, as a range's data and range-local records are.
+std::vector<KeySpan> draw_spans() {
+  std::vector<KeySpan> spans = {draw_span()};
+  const KeySpan second = draw_span();
+  if (!spans[0].end.empty() && second.start >= spans[0].end) spans.push_back(second);
+  return spans;
+}
+
+const KeySpan kEverything{.start = "", .end = ""};
+
 ScanOptions draw_scan() {
   ScanOptions options;
   options.start = *rc::gen::inRange(0, 3) == 0 ? std::string() : key_at(*rc::gen::inRange<std::size_t>(0, 100));
   options.end = *rc::gen::inRange(0, 3) == 0 ? std::string() : key_at(*rc::gen::inRange<std::size_t>(0, 100));
   options.read_timestamp = *rc::gen::inRange<Timestamp>(0, 45);
   options.limit = *rc::gen::inRange<std::size_t>(1, 12);
+  // Now and then a byte limit small enough to cut the scan short (after one row at least).
+  if (*rc::gen::inRange(0, 3) == 0) options.bytes_max = *rc::gen::inRange<std::size_t>(1, 64);
   options.reverse = *rc::gen::arbitrary<bool>();
   return options;
 }
@@ -78,14 +101,8 @@ bool same_result(Disagreement& disagreement, const Result<T>& engine, const Resu
 }
 
 bool same_store(Disagreement& disagreement, KvEngine& engine, ReferenceKvStore& model) {
-  if (!disagreement.check(engine.applied_index() == model.applied_index(),
-                          "applied index " + std::to_string(engine.applied_index()) + " vs model " +
-                              std::to_string(model.applied_index())) ||
-      !disagreement.check(engine.gc_watermark() == model.gc_watermark(), "gc watermark")) {
-    return false;
-  }
-  auto engine_snapshot = engine.export_snapshot(2048);
-  auto model_snapshot = model.export_snapshot(2048);
+  auto engine_snapshot = engine.export_snapshot({kEverything}, 2048);
+  auto model_snapshot = model.export_snapshot({kEverything}, 2048);
   if (!disagreement.check(engine_snapshot.ok(), "engine export: " + describe(engine_snapshot.status()))) return false;
   return disagreement.check(*engine_snapshot == *model_snapshot, "the stores export different snapshots");
 }
@@ -96,7 +113,7 @@ RC_REACHING_PROP(KvEngineProperty, AgreesWithTheModelAcrossCrashes, "two or more
   SingleMachine machine(seed);
   ReferenceKvStore model;
   Disagreement disagreement;
-  uint64_t next_index = 1;
+  std::optional<std::vector<std::string>> saved;  // a snapshot of some spans, imported later
   int done = 0;
   int crashes = 0;
   while (done < operations && disagreement.first.empty()) {
@@ -110,19 +127,15 @@ RC_REACHING_PROP(KvEngineProperty, AgreesWithTheModelAcrossCrashes, "two or more
       while (done < operations && !crash_drawn && disagreement.first.empty()) {
         ++done;
         const std::string step = "operation " + std::to_string(done);
-        switch (*rc::gen::inRange(0, 10)) {
+        switch (*rc::gen::inRange(0, 11)) {
           case 0:
           case 1:
           case 2: {
-            // Mostly the next index; sometimes a replayed or skipped one.
-            uint64_t index = next_index;
-            if (*rc::gen::inRange(0, 8) == 0) index = *rc::gen::inRange<uint64_t>(0, next_index + 2);
-            const WriteBatch batch = draw_batch(index);
+            const WriteBatch batch = draw_batch();
             const Status engine_status = engine.apply(batch);
             const Status model_status = model.apply(batch);
             disagreement.check(engine_status.code() == model_status.code(),
                                step + " apply: engine " + describe(engine_status) + ", model " + describe(model_status));
-            if (model_status.ok()) next_index = batch.applied_index + 1;
             break;
           }
           case 3:
@@ -139,14 +152,32 @@ RC_REACHING_PROP(KvEngineProperty, AgreesWithTheModelAcrossCrashes, "two or more
             break;
           }
           case 7: {
+            // Steps small enough to stop partway through a key's versions, and unbounded ones.
+            const KeySpan span = draw_span();
             const Timestamp watermark = *rc::gen::inRange<Timestamp>(0, 40);
-            disagreement.check(engine.collect_garbage(watermark).code() == model.collect_garbage(watermark).code(),
-                               step + " collect_garbage");
+            const uint64_t versions_max = *rc::gen::element<uint64_t>(1, 2, 3, 7, 1'000'000);
+            same_result(disagreement, engine.collect_garbage(span, watermark, versions_max),
+                        model.collect_garbage(span, watermark, versions_max), step + " collect_garbage");
             break;
           }
           case 8:
             same_store(disagreement, engine, model);
             break;
+          case 9: {
+            // Saves a snapshot of some spans; the next time, imports it over whatever the stores
+            // hold by then: exactly those spans must go back.
+            if (!saved) {
+              auto exported = model.export_snapshot(draw_spans(), *rc::gen::element<std::size_t>(1, 300, 4096));
+              if (disagreement.check(exported.ok(), step + " model export")) saved = std::move(*exported);
+              break;
+            }
+            const Status engine_status = engine.import_snapshot(*saved);
+            const Status model_status = model.import_snapshot(*saved);
+            disagreement.check(engine_status.ok() && model_status.ok(),
+                               step + " import: engine " + describe(engine_status) + ", model " + describe(model_status));
+            saved.reset();
+            break;
+          }
           default:
             crash_drawn = true;
             break;
@@ -166,11 +197,30 @@ RC_REACHING_PROP(KvEngineProperty, AgreesWithTheModelAcrossCrashes, "two or more
 // Applies `batches` in order from `first`, acknowledging each in `acknowledged`, until killed;
 // `started` counts the batches whose apply began (one more than acknowledged while one is under
 // way).
+// Batch i also writes the key applied_key(i), so that the batches a store holds can be counted.
+std::string applied_key(std::size_t i) {
+  char key[32];
+  std::snprintf(key, sizeof key, "applied/%03zu", i);
+  return key;
+}
+
+// How many batches the store holds: the applied keys must be those of a prefix of them.
+Result<std::size_t> batches_held(KvEngine& engine) {
+  ScanOptions options = ScanOptions::with_prefix("applied/", kMaxTimestamp);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<KvPair> found, engine.scan(options));
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    if (found[i].key != applied_key(i)) return Status::corruption("batch " + std::to_string(i) + " is missing");
+  }
+  return found.size();
+}
+
 void apply_until_killed(Runtime& runtime, const std::vector<WriteBatch>& batches, std::size_t& acknowledged,
                         std::size_t& started) {
   auto opened = KvEngine::open_engine(runtime);
   if (!opened.ok()) return;
-  for (std::size_t i = (*opened)->applied_index(); i < batches.size(); ++i) {
+  Result<std::size_t> held = batches_held(**opened);
+  if (!held.ok()) return;
+  for (std::size_t i = *held; i < batches.size(); ++i) {
     started = i + 1;
     if (!(*opened)->apply(batches[i]).ok()) return;
     acknowledged = i + 1;
@@ -181,7 +231,10 @@ void apply_until_killed(Runtime& runtime, const std::vector<WriteBatch>& batches
 RC_REACHING_PROP(KvEngineProperty, PowerLossMidApplyLeavesWholeBatches, "power lost mid-apply", 0.7, 100, ()) {
   const uint64_t seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
   std::vector<WriteBatch> batches;
-  for (uint64_t index = 1; index <= 30; ++index) batches.push_back(draw_batch(index));
+  for (std::size_t i = 0; i < 30; ++i) {
+    batches.push_back(draw_batch());
+    batches.back().put(applied_key(i), "");
+  }
   // Every unsynced sector survives the crash with this probability: torn pages, torn journals.
   sim::FaultPlan plan = sim::testing::plan_with(proto::DISK_TORN_WRITE, *rc::gen::element(0.0, 0.3, 0.7));
   SingleMachine machine(seed, &plan);
@@ -211,7 +264,9 @@ RC_REACHING_PROP(KvEngineProperty, PowerLossMidApplyLeavesWholeBatches, "power l
     auto opened = KvEngine::open_engine(runtime);
     if (!disagreement.check(opened.ok(), "reopen: " + describe(opened.status()))) return;
     KvEngine& engine = **opened;
-    applied = engine.applied_index();
+    Result<std::size_t> held = batches_held(engine);
+    if (!disagreement.check(held.ok(), "batches held: " + describe(held.status()))) return;
+    applied = *held;
     if (!disagreement.check(applied >= acknowledged && applied <= batches.size(),
                             "applied index " + std::to_string(applied) + " with " + std::to_string(acknowledged) +
                                 " acknowledged")) {

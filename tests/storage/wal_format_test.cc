@@ -66,7 +66,7 @@ TEST(WalFormat, BatchHeaderWithImpossibleFieldsIsRejectedEvenWithAValidChecksum)
   EXPECT_EQ(decode_batch_header(bytes, kSalt).status().code(), StatusCode::kCorruption) << "no records";
   encode_batch_header({.record_count = 2, .first_index = 1, .records_length = 47}, kSalt, bytes);
   EXPECT_EQ(decode_batch_header(bytes, kSalt).status().code(), StatusCode::kCorruption) << "too short for 2 records";
-  encode_batch_header({.record_count = 1, .first_index = 1, .records_length = kMaxBatchRecordsBytes + 1}, kSalt, bytes);
+  encode_batch_header({.record_count = 1, .first_index = 1, .records_length = limits::kWalBatchRecordsBytesMax + 1}, kSalt, bytes);
   EXPECT_EQ(decode_batch_header(bytes, kSalt).status().code(), StatusCode::kCorruption) << "over the format limit";
 }
 

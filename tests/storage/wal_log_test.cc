@@ -358,7 +358,7 @@ TEST(WalLimits, BadOptionsAreInvalidArgument) {
     };
     expect_invalid({.max_segment_bytes = wal::kBlockSize});
     expect_invalid({.max_record_bytes = 0});
-    expect_invalid({.max_record_bytes = wal::kMaxRecordPayloadBytes + 1});
+    expect_invalid({.max_record_bytes = limits::kWalRecordBytesMax + 1});
     expect_invalid({.max_record_bytes = 1000, .max_pending_bytes = 1000});
     expect_invalid({.max_pending_records = 0});
     expect_invalid({.directory = "../wal"});

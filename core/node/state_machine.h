@@ -1,4 +1,4 @@
-// StateMachine: what a Raft replica applies its committed log to (core/replica/raft_replica.h).
+// StateMachine: what a Raft replica applies its committed log to (core/node/store.h).
 // The key-value service's implementation is core/kv/kv_state_machine.h.
 //
 // The contract that makes crash recovery and snapshots work:
@@ -18,7 +18,7 @@
 #include "core/proto/raft.pb.h"
 #include "core/runtime/status.h"
 
-namespace cairn::replica {
+namespace cairn::node {
 
 class StateMachine {
  public:
@@ -43,10 +43,10 @@ class StateMachine {
 
   // Makes everything applied so far durable. apply() need not be: after a crash, applied()
   // may come back to an earlier index (never to half a batch), and the replica replays the log
-  // from there. The replica calls sync() on every tick and before it compacts its log (the
-  // entries it drops must be durable in the state machine). A state machine whose apply() is
-  // durable keeps the default.
+  // from there. The Store syncs the engine every engine_sync_interval, and a range's log is
+  // compacted only below what a sync made durable (the entries it drops must be durable in the
+  // state machine). A state machine whose apply() is durable keeps the default.
   virtual Status sync() { return {}; }
 };
 
-}  // namespace cairn::replica
+}  // namespace cairn::node

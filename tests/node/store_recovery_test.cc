@@ -1,8 +1,8 @@
-// RaftReplica recovery (core/replica/raft_replica.cc) from a write-ahead log whose first batch —
-// the bootstrap marker holding the initial membership, and a hard state — was destroyed on the
-// medium and salvaged around: the replica restarts its log from the state machine's applied
-// membership, or comes back blank if nothing was applied, instead of applying the log's
-// membership changes (deltas) to an empty configuration.
+// A Store's recovery of a range (core/node/store.cc, Store::recover_range) from a write-ahead log
+// whose first batch — the range's bootstrap marker holding the initial membership, and a hard
+// state — was destroyed on the medium and salvaged around: the range restarts its log from the
+// state machine's applied membership, or comes back blank if nothing was applied, instead of
+// applying the log's membership changes (deltas) to an empty configuration.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -15,46 +15,60 @@
 #include "core/kv/kv_client.h"
 #include "core/kv/kv_node.h"
 #include "core/kv/kv_state_machine.h"
-#include "core/replica/raft_log_store.h"
-#include "core/replica/raft_replica.h"
+#include "core/node/store.h"
+#include "core/node/store_log.h"
 #include "core/runtime/event.h"
 #include "storage/wal/wal_format.h"
 #include "tests/sim/sim_harness.h"
 #include "tests/storage/storage_harness.h"
 
-namespace cairn::replica {
+namespace cairn::node {
 namespace {
 
 using storage::testing::SingleMachine;
 
 // Added as a learner and never started: it only has to be part of the configuration.
 constexpr NodeId kLearner = 2;
-constexpr std::string_view kReplicaDirectory = "raft";
+constexpr std::string_view kStoreDirectory = "store";
+constexpr RangeId kRange = 1;
 
-std::string first_wal_segment() { return wal::segment_path(std::string(kReplicaDirectory) + "/wal", 1); }
+std::string first_wal_segment() { return wal::segment_path(std::string(kStoreDirectory) + "/wal", 1); }
 
-// A group of one voter (this machine) elects itself and commits alone, so one machine is enough
-// to build a log with applied entries.
-RaftReplicaOptions lone_voter_options(NodeId self) {
-  RaftReplicaOptions options;
-  options.directory = std::string(kReplicaDirectory);
-  options.bootstrap_voters = {self};
+// A Store and its one range.
+struct StartedRange {
+  std::unique_ptr<Store> store;
+  std::shared_ptr<RangeReplica> replica;
+  RangeReplica* operator->() const { return replica.get(); }
+  bool operator==(std::nullptr_t) const { return replica == nullptr; }
+};
+
+// A range of one voter (this machine) elects itself and commits alone, so one machine is enough
+// to build a log with applied entries. `factory` makes its state machine.
+StartedRange start_range(Runtime& runtime, StateMachineFactory factory) {
+  StoreOptions options;
+  options.directory = std::string(kStoreDirectory);
   options.salvage_damaged_log = true;
-  return options;
+  auto store = Store::open_store(runtime, options, std::move(factory));
+  EXPECT_TRUE(store.ok()) << store.status().to_string();
+  if (!store.ok()) return {};
+  Status added = (*store)->add_range(kRange, {runtime.node_id()});
+  EXPECT_TRUE(added.ok()) << added.to_string();
+  if (!added.ok()) return {};
+  StartedRange started{.store = std::move(*store), .replica = nullptr};
+  started.replica = started.store->find(kRange);
+  return started;
 }
 
-std::unique_ptr<kv::KvStateMachine> open_key_value_state_machine(Runtime& runtime) {
-  kv::KvStateMachineOptions options;
-  options.engine.path = std::string(kReplicaDirectory) + "/kv/data.db";
-  auto machine = kv::KvStateMachine::open_machine(runtime, options);
-  EXPECT_TRUE(machine.ok()) << machine.status().to_string();
-  return machine.ok() ? std::move(machine).value() : nullptr;
-}
-
-std::unique_ptr<RaftReplica> start_replica(Runtime& runtime, std::unique_ptr<StateMachine> state_machine) {
-  auto replica = RaftReplica::start(runtime, lone_voter_options(runtime.node_id()), std::move(state_machine));
-  EXPECT_TRUE(replica.ok()) << replica.status().to_string();
-  return replica.ok() ? std::move(replica).value() : nullptr;
+// The key-value state machine of the range; `opened` learns of it.
+StateMachineFactory key_values(Runtime& runtime, kv::KvStateMachine** opened = nullptr) {
+  return [&runtime, opened](RangeId range,
+                            const std::shared_ptr<storage::KvEngine>& engine) -> Result<std::shared_ptr<StateMachine>> {
+    kv::KvStateMachineOptions options;
+    options.range_id = range;
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<kv::KvStateMachine> machine, kv::KvStateMachine::open_range(runtime, engine, options));
+    if (opened != nullptr) *opened = machine.get();
+    return std::shared_ptr<StateMachine>(std::move(machine));
+  };
 }
 
 // Polls `condition` in simulated time; false if it still does not hold after `limit`.
@@ -104,25 +118,25 @@ void destroy_first_batch(SingleMachine& machine) {
 // could make the tests pass while exercising nothing.
 void expect_log_lost_its_membership_marker(SingleMachine& machine) {
   ASSERT_TRUE(machine.run([](Runtime& runtime) {
-    RaftLogStoreOptions options;
+    StoreLogOptions options;
     options.directory = first_wal_segment().substr(0, first_wal_segment().rfind('/'));
     options.salvage_damage = true;
-    auto store = RaftLogStore::open_store(runtime, options);
-    ASSERT_TRUE(store.ok()) << store.status().to_string();
-    EXPECT_TRUE((*store)->salvaged());
-    raft::RaftRecoveredState recovered = (*store)->take_recovered();
+    auto log = StoreLog::open_log(runtime, options);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    EXPECT_TRUE((*log)->salvaged());
+    raft::RaftRecoveredState recovered = (*log)->take_recovered(kRange);
     EXPECT_EQ(recovered.snapshot.membership().voters_size(), 0) << "the marker survived the damage";
     EXPECT_FALSE(recovered.entries.empty()) << "no entries survived: nothing is left to misapply";
   }));
   machine.crash();
 }
 
-TEST(RaftReplicaRecovery, ALogThatLostItsMembershipMarkerRestartsFromTheAppliedMembership) {
+TEST(StoreRecovery, ALogThatLostItsMembershipMarkerRestartsFromTheAppliedMembership) {
   SingleMachine machine(11);
   std::vector<uint64_t> voters_before;
   uint64_t applied_before = 0;
   ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-    auto replica = start_replica(runtime, open_key_value_state_machine(runtime));
+    auto replica = start_range(runtime, key_values(runtime));
     ASSERT_NE(replica, nullptr);
     ASSERT_TRUE(wait_until(runtime, [&] { return replica->status().role == raft::Role::kLeader; }));
     // A membership entry in the log: a change that only means something applied to the
@@ -133,9 +147,9 @@ TEST(RaftReplicaRecovery, ALogThatLostItsMembershipMarkerRestartsFromTheAppliedM
       auto proposed = replica->propose(put_command(request, "key" + std::to_string(request), "value"), seconds(5));
       ASSERT_TRUE(proposed.ok()) << proposed.status().to_string();
     }
-    // A few ticks: the replica syncs its state machine on each (state_machine.h), so what it
-    // applied is durable before the crash.
-    runtime.sleep(milliseconds(50));
+    // Longer than the engine's sync interval (100 ms, store.h), so what the range applied is
+    // durable before the crash.
+    runtime.sleep(milliseconds(250));
     voters_before = voters_of(replica->status().membership);
     applied_before = replica->status().applied;
   }));
@@ -150,11 +164,10 @@ TEST(RaftReplicaRecovery, ALogThatLostItsMembershipMarkerRestartsFromTheAppliedM
   for (int restart = 1; restart <= 2; ++restart) {
     SCOPED_TRACE("restart " + std::to_string(restart));
     ASSERT_TRUE(machine.run([&](Runtime& runtime) {
-      auto state_machine = open_key_value_state_machine(runtime);
-      ASSERT_NE(state_machine, nullptr);
-      kv::KvStateMachine* key_values = state_machine.get();
-      auto replica = start_replica(runtime, std::move(state_machine));
+      kv::KvStateMachine* key_value_machine = nullptr;
+      auto replica = start_range(runtime, key_values(runtime, &key_value_machine));
       ASSERT_NE(replica, nullptr);
+      ASSERT_NE(key_value_machine, nullptr);
       // Run a while, so that whatever the recovered log commits is applied to the membership.
       runtime.sleep(milliseconds(300));
       ASSERT_TRUE(replica->failed().ok()) << replica->failed().to_string();
@@ -165,15 +178,15 @@ TEST(RaftReplicaRecovery, ALogThatLostItsMembershipMarkerRestartsFromTheAppliedM
       EXPECT_EQ(status.snapshot_index, applied_before);
       EXPECT_EQ(status.last_index, applied_before);
       EXPECT_EQ(status.applied, applied_before);
-      EXPECT_EQ(key_values->get("key3").value(), std::optional<std::string>("value"));
+      EXPECT_EQ(key_value_machine->get("key3").value(), std::optional<std::string>("value"));
     }));
     machine.crash();
   }
 }
 
 // A state machine that never gets to apply anything, as if every crash came before the first
-// apply: its applied() stays empty, and an apply stops the replica.
-class NeverAppliedStateMachine final : public StateMachine {
+// apply: its applied() stays empty, and an apply stops the Store.
+class NeverAppliedStateMachine final : public node::StateMachine {
  public:
   const proto::RaftSnapshotMetadata& applied() const override { return nothing_applied_; }
   Result<std::vector<std::string>> apply(const std::vector<proto::RaftEntry>& /*entries*/,
@@ -194,10 +207,16 @@ class NeverAppliedStateMachine final : public StateMachine {
   proto::RaftSnapshotMetadata nothing_applied_;
 };
 
-TEST(RaftReplicaRecovery, ALogThatLostItsMembershipMarkerBeforeAnyApplyComesBackBlank) {
+StateMachineFactory never_applied() {
+  return [](RangeId, const std::shared_ptr<storage::KvEngine>&) -> Result<std::shared_ptr<StateMachine>> {
+    return std::shared_ptr<StateMachine>(std::make_shared<NeverAppliedStateMachine>());
+  };
+}
+
+TEST(StoreRecovery, ALogThatLostItsMembershipMarkerBeforeAnyApplyComesBackBlank) {
   SingleMachine machine(12);
   ASSERT_TRUE(machine.run([](Runtime& runtime) {
-    auto replica = start_replica(runtime, std::make_unique<NeverAppliedStateMachine>());
+    auto replica = start_range(runtime, never_applied());
     ASSERT_NE(replica, nullptr);
     // Elected, it persists its first entry, commits it, and stops when the apply is refused.
     ASSERT_TRUE(wait_until(runtime, [&] { return !replica->failed().ok(); }));
@@ -207,7 +226,7 @@ TEST(RaftReplicaRecovery, ALogThatLostItsMembershipMarkerBeforeAnyApplyComesBack
   expect_log_lost_its_membership_marker(machine);
 
   ASSERT_TRUE(machine.run([](Runtime& runtime) {
-    auto replica = start_replica(runtime, std::make_unique<NeverAppliedStateMachine>());
+    auto replica = start_range(runtime, never_applied());
     ASSERT_NE(replica, nullptr);
     runtime.sleep(milliseconds(300));
     // Nothing to restart from: no entries and no configuration, waiting for a leader's snapshot.
@@ -262,7 +281,7 @@ class ThreeServerGroup {
   }
 
   // The server's replica of the group, or null while it is down.
-  std::shared_ptr<RaftReplica> replica_on(NodeId server) {
+  std::shared_ptr<RangeReplica> replica_on(NodeId server) {
     auto found = servers_.find(server);
     return found == servers_.end() ? nullptr : found->second->find(kGroup).replica;
   }
@@ -328,7 +347,7 @@ class ThreeServerGroup {
 
 // Writes a key through the group and waits until `server` has applied it. Returns the server's
 // replica then, or null (with the failure recorded) if the write or the apply did not happen.
-std::shared_ptr<RaftReplica> write_until_applied_on(ThreeServerGroup& group, NodeId server) {
+std::shared_ptr<RangeReplica> write_until_applied_on(ThreeServerGroup& group, NodeId server) {
   uint64_t index = 0;
   const bool written = group.run_client([&](kv::KvClient& client) {
     auto put = client.put("key-after", "after", seconds(20));
@@ -346,7 +365,7 @@ std::shared_ptr<RaftReplica> write_until_applied_on(ThreeServerGroup& group, Nod
   return group.replica_on(server);
 }
 
-TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndHelpsItCommit) {
+TEST(StoreRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndHelpsItCommit) {
   ThreeServerGroup group(21);
   group.start_servers();
   uint64_t last_write = 0;
@@ -361,12 +380,12 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndH
   }));
   ASSERT_GT(last_write, 0u);
   ASSERT_TRUE(group.run_until([&] { return group.applied_on(kDamagedServer) >= last_write; }));
-  group.run_for(milliseconds(50));  // ticks, each syncing the state machine: the crash keeps what it applied
+  group.run_for(milliseconds(250));  // past an engine sync (every 100 ms): the crash keeps what it applied
   const proto::RaftMembership membership_before = group.replica_on(kDamagedServer)->status().membership;
   ASSERT_EQ(voters_of(membership_before), (std::vector<uint64_t>{1, 2, 3}));
 
   group.crash(kDamagedServer);
-  group.flip_bit(kDamagedServer, wal::segment_path("raft/g1/wal", 1),
+  group.flip_bit(kDamagedServer, wal::segment_path("raft/store/wal", 1),
                  wal::kBlockSize + wal::kBatchHeaderSize + wal::kRecordHeaderSize + 1, 4);
   group.restart(kDamagedServer);
   // A leader among the undamaged servers (the damaged one does not campaign while it catches
@@ -379,7 +398,7 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndH
   }));
   group.crash(leader == 2 ? 3 : 2);
 
-  std::shared_ptr<RaftReplica> damaged = write_until_applied_on(group, kDamagedServer);
+  std::shared_ptr<RangeReplica> damaged = write_until_applied_on(group, kDamagedServer);
   ASSERT_NE(damaged, nullptr);
   EXPECT_EQ(voters_of(damaged->status().membership), voters_of(membership_before))
       << "the damaged replica forgot the group's voters";
@@ -392,7 +411,7 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerRejoinsItsGroupAndH
 // As above, but the crash comes before the damaged server's state machine ever synced: it
 // restarts with nothing applied, so it comes back blank and can only rejoin through a snapshot
 // from the leader, whose own log was never compacted.
-TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerBeforeItsFirstSyncRejoinsThroughASnapshot) {
+TEST(StoreRecovery, AReplicaThatLostItsMembershipMarkerBeforeItsFirstSyncRejoinsThroughASnapshot) {
   ThreeServerGroup group(22);
   group.start_servers();
   // The first apply, and the crash before the tick that would sync it.
@@ -403,7 +422,7 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerBeforeItsFirstSyncR
   ASSERT_NE(leader_before, 0u) << "the damaged server leads: a new leader would know nothing of it";
   const uint64_t term_before = group.replica_on(leader_before)->status().term;
   group.crash(kDamagedServer);
-  group.flip_bit(kDamagedServer, wal::segment_path("raft/g1/wal", 1),
+  group.flip_bit(kDamagedServer, wal::segment_path("raft/store/wal", 1),
                  wal::kBlockSize + wal::kBatchHeaderSize + wal::kRecordHeaderSize + 1, 4);
   group.restart(kDamagedServer);
   ASSERT_TRUE(group.run_until([&] { return group.replica_on(kDamagedServer) != nullptr; }));
@@ -416,11 +435,11 @@ TEST(RaftReplicaRecovery, AReplicaThatLostItsMembershipMarkerBeforeItsFirstSyncR
   ASSERT_EQ(group.replica_on(leader_before)->status().term, term_before);
   group.crash(leader_before == 2 ? 3 : 2);
 
-  std::shared_ptr<RaftReplica> damaged = write_until_applied_on(group, kDamagedServer);
+  std::shared_ptr<RangeReplica> damaged = write_until_applied_on(group, kDamagedServer);
   ASSERT_NE(damaged, nullptr);
   EXPECT_EQ(voters_of(damaged->status().membership), (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_GT(damaged->status().snapshot_index, 0u) << "it caught up without a snapshot";
 }
 
 }  // namespace
-}  // namespace cairn::replica
+}  // namespace cairn::node
