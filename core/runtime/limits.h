@@ -1,5 +1,6 @@
 // The size limits of Cairn, in one place: how large a message, a key, a value, a command, an
-// append, a snapshot chunk and a log record may be, and how many metric series a node keeps.
+// append, a snapshot chunk, a log record and a range descriptor may be, and how many metric
+// series a node and range descriptors a router keep.
 // Components take their limits from here, and the static_asserts below relate the limits to
 // each other, so that raising one cannot quietly break another: a value the engine accepts but
 // no message can carry, a snapshot chunk larger than a frame, a simulator that delivers what TCP
@@ -66,6 +67,16 @@ inline constexpr std::size_t kSnapshotChunkBytesMax = kSnapshotChunkTargetBytesM
                                                       kSnapshotRowOverheadBytesMax + kSnapshotChunkHeaderBytesMax +
                                                       kSnapshotSpansBytesMax;
 
+// --- Ranges ----------------------------------------------------------------------------------
+// A range descriptor (core/shard/range_descriptor.h): two keys, its replicas (node and kind,
+// each at most 16 bytes encoded) and small fields.
+inline constexpr std::size_t kRangeReplicasMax = 16;
+inline constexpr std::size_t kRangeDescriptorBytesMax = 2 * (kKeyBytesMax + 8) + kRangeReplicasMax * 16 + 64;
+// A range error names at most this many descriptors (the replica's own and its neighbours').
+inline constexpr std::size_t kRangeErrorDescriptorsMax = 8;
+// The router's range cache (core/shard/range_cache.h): descriptors it keeps at most.
+inline constexpr std::size_t kRangeCacheEntriesMaxDefault = 100'000;
+
 // --- Metrics ---------------------------------------------------------------------------------
 inline constexpr std::size_t kMetricSeriesMax = 10'000;
 
@@ -85,6 +96,8 @@ static_assert(kScanReplyBytesMax + kKeyBytesMax + kValueBytesMax + kMessageOverh
               "a scan reply (its byte limit, passed by one row) fits one message");
 static_assert(kAppendBytesDefault <= kAppendBytesMax && kSnapshotChunkTargetBytesDefault <= kSnapshotChunkTargetBytesMax,
               "the defaults are within the limits");
+static_assert(kRangeErrorDescriptorsMax * kRangeDescriptorBytesMax + kMessageOverheadBytesMax <= kMessageBytesMax,
+              "a range error fits one message");
 static_assert(kMessageBytesMax < (std::size_t{1} << 32), "a frame's length fits its 4-byte header");
 
 }  // namespace cairn::limits
