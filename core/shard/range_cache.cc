@@ -16,6 +16,7 @@ const proto::RangeDescriptor* RangeCache::lookup(std::string_view key) {
   // The first range ending after the key is the only one that can hold it.
   auto found = by_end_key_.upper_bound(key);
   if (found == by_end_key_.end() || !contains(found->second.descriptor, key)) return nullptr;
+  CAIRN_ASSERT(found->first == found->second.descriptor.end_key(), "an entry is filed under its end key");
   touch(found->second);
   return &found->second.descriptor;
 }
@@ -65,7 +66,10 @@ bool RangeCache::evict(uint64_t range_id, uint64_t generation) {
 std::vector<proto::RangeDescriptor> RangeCache::descriptors() const {
   std::vector<proto::RangeDescriptor> all;
   all.reserve(by_end_key_.size());
-  for (const auto& [end_key, entry] : by_end_key_) all.push_back(entry.descriptor);
+  for (const auto& [end_key, entry] : by_end_key_) {
+    CAIRN_ASSERT(all.empty() || all.back().end_key() <= entry.descriptor.start_key(), "cached ranges are disjoint");
+    all.push_back(entry.descriptor);
+  }
   return all;
 }
 

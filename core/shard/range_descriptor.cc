@@ -8,9 +8,8 @@
 #include "core/runtime/limits.h"
 
 namespace cairn::shard {
-namespace {
 
-std::string escaped(std::string_view key) {
+std::string printable_key(std::string_view key) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : key) {
@@ -24,8 +23,6 @@ std::string escaped(std::string_view key) {
   }
   return out;
 }
-
-}  // namespace
 
 Status validate_range_descriptor(const proto::RangeDescriptor& descriptor) {
   const auto invalid = [&](const std::string& what) {
@@ -65,8 +62,8 @@ bool overlaps(const proto::RangeDescriptor& a, const proto::RangeDescriptor& b) 
 }
 
 std::string describe(const proto::RangeDescriptor& descriptor) {
-  return "range " + std::to_string(descriptor.range_id()) + " [\"" + escaped(descriptor.start_key()) + "\", \"" +
-         escaped(descriptor.end_key()) + "\") gen " + std::to_string(descriptor.generation());
+  return "range " + std::to_string(descriptor.range_id()) + " [\"" + printable_key(descriptor.start_key()) + "\", \"" +
+         printable_key(descriptor.end_key()) + "\") gen " + std::to_string(descriptor.generation());
 }
 
 }  // namespace cairn::shard

@@ -29,7 +29,10 @@ bool contains(const proto::RangeDescriptor& descriptor, std::string_view key);
 // Whether the two ranges hold a key in common.
 bool overlaps(const proto::RangeDescriptor& a, const proto::RangeDescriptor& b);
 
-// "range 7 [\"a\", \"m\") gen 3" with the keys escaped, for errors and logs.
+// A key as text for errors and logs: printable ASCII as it is, other bytes as \xNN.
+std::string printable_key(std::string_view key);
+
+// "range 7 [\"a\", \"m\") gen 3" with the keys printable, for errors and logs.
 std::string describe(const proto::RangeDescriptor& descriptor);
 
 }  // namespace cairn::shard

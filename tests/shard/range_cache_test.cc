@@ -13,19 +13,15 @@
 #include "core/runtime/random.h"
 #include "core/shard/range_cache.h"
 #include "core/shard/range_descriptor.h"
+#include "tests/shard/random_range_history.h"
 
 namespace cairn::shard {
 namespace {
 
-proto::RangeDescriptor range(uint64_t id, std::string start, std::string end, uint64_t generation) {
-  proto::RangeDescriptor descriptor;
-  descriptor.set_range_id(id);
-  descriptor.set_start_key(std::move(start));
-  descriptor.set_end_key(std::move(end));
-  descriptor.set_generation(generation);
-  for (uint64_t node : {1, 2, 3}) descriptor.add_replicas()->set_node(node);
-  return descriptor;
-}
+using testing::RangeHistory;
+using testing::random_history_key;
+using testing::random_range_history;
+constexpr auto range = testing::range_on_three_nodes;
 
 TEST(RangeDescriptor, ValidationNamesWhatIsWrong) {
   EXPECT_TRUE(validate_range_descriptor(range(1, "", "m", 1)).ok());
@@ -92,7 +88,7 @@ TEST(RangeCache, ANewerGenerationReplacesWhatItOverlapsAndAnOlderOneIsRefused) {
 TEST(RangeCache, ARangeIdSeenElsewhereAtALowerGenerationIsReplaced) {
   RangeCache cache;
   ASSERT_TRUE(cache.insert(range(5, "a", "c", 4)));
-  EXPECT_TRUE(cache.insert(range(5, "x", "y", 6)));  // (merged away and its id reused? never: but moved)
+  EXPECT_TRUE(cache.insert(range(5, "x", "y", 6)));  // the same range, moved on: the old span goes
   EXPECT_EQ(cache.size(), 1u);
   EXPECT_EQ(cache.lookup("b"), nullptr);
   EXPECT_FALSE(cache.insert(range(5, "a", "c", 4)));
@@ -129,57 +125,10 @@ TEST(RangeCache, TheLeastRecentlyUsedEntryGoesAtTheLimit) {
   EXPECT_NE(cache.lookup("c"), nullptr);
 }
 
-// A history of one key space under random splits and merges, following the generation rule
-// (range_descriptor.h): every descriptor it ever had, and the ranges of its present.
-struct History {
-  std::vector<proto::RangeDescriptor> all;
-  std::map<std::string, proto::RangeDescriptor> present;  // by start key
-};
-
-std::string random_key(Random& random) {
-  std::string key;
-  const uint64_t length = 1 + random.uniform(3);
-  for (uint64_t i = 0; i < length; ++i) key += static_cast<char>('a' + random.uniform(8));
-  return key;
-}
-
-History random_history(Random& random, int steps) {
-  History history;
-  uint64_t next_id = 2;
-  const proto::RangeDescriptor first = range(1, "", std::string(kv::kReservedKeyPrefix), 1);
-  history.all.push_back(first);
-  history.present[first.start_key()] = first;
-  for (int step = 0; step < steps; ++step) {
-    auto chosen = std::next(history.present.begin(), static_cast<long>(random.uniform(history.present.size())));
-    const proto::RangeDescriptor parent = chosen->second;
-    if (random.uniform(3) != 0 || history.present.size() == 1) {
-      // A key inside the range: its start key with a suffix (beyond its end only now and then).
-      const std::string split_key = parent.start_key() + random_key(random);
-      if (!contains(parent, split_key)) continue;
-      const proto::RangeDescriptor left = range(parent.range_id(), parent.start_key(), split_key, parent.generation() + 1);
-      const proto::RangeDescriptor right = range(next_id++, split_key, parent.end_key(), parent.generation() + 1);
-      history.present[left.start_key()] = left;
-      history.present[right.start_key()] = right;
-      history.all.push_back(left);
-      history.all.push_back(right);
-    } else {
-      auto right_it = std::next(chosen);
-      if (right_it == history.present.end()) continue;
-      const proto::RangeDescriptor right = right_it->second;
-      const proto::RangeDescriptor merged = range(parent.range_id(), parent.start_key(), right.end_key(),
-                                                  std::max(parent.generation(), right.generation()) + 1);
-      history.present.erase(right_it);
-      history.present[merged.start_key()] = merged;
-      history.all.push_back(merged);
-    }
-  }
-  return history;
-}
-
 // What the property asserts, or the first way it failed.
 std::string check_cache_after_arrivals(uint64_t seed) {
   Random random(seed);
-  const History history = random_history(random, 1 + static_cast<int>(random.uniform(80)));
+  const RangeHistory history = random_range_history(random, 1 + static_cast<int>(random.uniform(80)));
   // Some of the history's descriptors, some twice, and every one of the present, in any order.
   std::vector<proto::RangeDescriptor> arrivals;
   for (const proto::RangeDescriptor& descriptor : history.all) {
@@ -192,7 +141,9 @@ std::string check_cache_after_arrivals(uint64_t seed) {
 
   const std::vector<proto::RangeDescriptor> cached = cache.descriptors();
   for (std::size_t i = 0; i + 1 < cached.size(); ++i) {
-    if (cached[i].end_key() > cached[i + 1].start_key()) return describe(cached[i]) + " overlaps " + describe(cached[i + 1]);
+    if (cached[i].end_key() > cached[i + 1].start_key()) {
+      return describe(cached[i]) + " overlaps " + describe(cached[i + 1]);
+    }
   }
   for (const proto::RangeDescriptor& descriptor : cached) {
     const bool known = std::any_of(history.all.begin(), history.all.end(), [&](const proto::RangeDescriptor& past) {
@@ -208,7 +159,7 @@ std::string check_cache_after_arrivals(uint64_t seed) {
   }
   if (cached.size() != history.present.size()) return "the cache holds stale ranges beside the present ones";
   for (int probe = 0; probe < 20; ++probe) {
-    const std::string key = random.uniform(4) == 0 ? "" : random_key(random);
+    const std::string key = random.uniform(4) == 0 ? "" : random_history_key(random);
     const proto::RangeDescriptor* found = cache.lookup(key);
     if (found == nullptr || !contains(*found, key)) return "key '" + key + "' finds no range holding it";
   }
@@ -227,7 +178,7 @@ TEST(RangeCacheProperty, HistoriesReachManyRangesAndReplaceMany) {
   std::size_t most_replaced = 0;
   for (uint64_t seed = 1; seed <= 100; ++seed) {
     Random random(seed);
-    const History history = random_history(random, 80);
+    const RangeHistory history = random_range_history(random, 80);
     most_present = std::max(most_present, history.present.size());
     most_replaced = std::max(most_replaced, history.all.size() - history.present.size());
   }
