@@ -182,7 +182,17 @@ void RangeReplica::check_snapshot(NodeId follower, uint64_t index) {
   if (progress != nullptr && progress->state() == raft::ProgressState::kSnapshot &&
       progress->pending_snapshot() <= index) {
     raft_->report_snapshot(follower, false);
+    ++failed_snapshot_streams_[follower];
+  } else if (progress == nullptr || progress->state() != raft::ProgressState::kSnapshot) {
+    failed_snapshot_streams_.erase(follower);  // it was installed, or the follower is gone
   }
+}
+
+uint32_t RangeReplica::snapshot_chunk_copies(NodeId follower) const {
+  auto found = failed_snapshot_streams_.find(follower);
+  const uint32_t copies = found == failed_snapshot_streams_.end() ? 1 : std::min(1 + found->second, kSnapshotChunkCopiesMax);
+  CAIRN_ASSERT(copies >= 1 && copies <= kSnapshotChunkCopiesMax, "each chunk is sent once to three times");
+  return copies;
 }
 
 void RangeReplica::receive_chunk(proto::RaftSnapshotChunk& chunk) {

@@ -358,7 +358,8 @@ void Store::take_applier_reports() {
                                  {{"group", report.range}, {"follower", report.snapshot_message.to()}});
           replica->check_snapshot(report.snapshot_message.to(), report.snapshot_message.snapshot().index());
         } else {
-          start_snapshot_stream(report.range, std::move(report.snapshot_message), std::move(*report.chunks));
+          const uint32_t copies = replica->snapshot_chunk_copies(report.snapshot_message.to());
+          start_snapshot_stream(report.range, std::move(report.snapshot_message), std::move(*report.chunks), copies);
         }
         break;
       case ApplierReport::Kind::kDurable:
@@ -559,13 +560,15 @@ void Store::send_message(const proto::RaftMessage& message) {
   (void)runtime_->network().send(std::move(envelope));  // loss is Raft's business
 }
 
-void Store::start_snapshot_stream(RangeId range, proto::RaftMessage message, std::vector<std::string> chunks) {
+void Store::start_snapshot_stream(RangeId range, proto::RaftMessage message, std::vector<std::string> chunks,
+                                  uint32_t copies) {
+  CAIRN_ASSERT(copies >= 1, "each chunk is sent at least once");
   const NodeId follower = message.to();
   const uint64_t index = message.snapshot().index();
   auto data = std::make_shared<std::vector<std::string>>(std::move(chunks));
   runtime_->logger().log(LogLevel::kDebug, kComponent, "snapshot stream started",
                          {{"group", range}, {"follower", follower}, {"index", index}, {"chunks", data->size()}});
-  fibers_.spawn("store-snapshot-sender", [this, range, message = std::move(message), data, follower, index] {
+  fibers_.spawn("store-snapshot-sender", [this, range, message = std::move(message), data, follower, index, copies] {
     const auto total = static_cast<uint32_t>(data->size());
     for (uint32_t i = 0; i < total; ++i) {
       proto::RaftSnapshotChunk chunk;
@@ -583,8 +586,9 @@ void Store::start_snapshot_stream(RangeId range, proto::RaftMessage message, std
       envelope.set_service(services::kRaft);
       envelope.set_kind(proto::ONE_WAY);
       pack_payload(chunk, envelope);
+      for (uint32_t copy = 1; copy < copies; ++copy) (void)runtime_->network().send(proto::Envelope(envelope));
       (void)runtime_->network().send(std::move(envelope));
-      runtime_->sleep(milliseconds(1));  // pace the stream: a mailbox holds a bounded number
+      runtime_->sleep(milliseconds(copies));  // pace the stream: a mailbox holds a bounded number
       // A stream cut short (the sender's connection broke): the follower voids it, and the
       // leader retries after the timeout.
       if (i + 1 < total && runtime_->buggify("replica.snapshot.stream_abandoned")) break;

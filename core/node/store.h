@@ -140,7 +140,10 @@ class Store {
   void hand_to_applier(std::vector<RangeReady>& readies);
   Status compact_logs();
   void send_message(const proto::RaftMessage& message);
-  void start_snapshot_stream(RangeId range, proto::RaftMessage message, std::vector<std::string> chunks);
+  // Sends the chunks to the follower, each `copies` times (RangeReplica::snapshot_chunk_copies),
+  // then checks after the snapshot timeout whether it was installed.
+  void start_snapshot_stream(RangeId range, proto::RaftMessage message, std::vector<std::string> chunks,
+                             uint32_t copies);
   void fail(const Status& status);
 
   Runtime* runtime_;

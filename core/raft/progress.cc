@@ -97,7 +97,12 @@ bool Progress::rejected(uint64_t rejected_index, uint64_t hint) {
   }
   // Probing: only the answer to the probe just sent (at next - 1) counts.
   if (next_ == 0 || rejected_index != next_ - 1) return false;
+  // Refused at what it acknowledged: the follower's disk lost entries it had synced, and its
+  // log did not notice (else it says so: lost_entries). Start over below them, or probe and
+  // refusal at one index go back and forth for ever (raft_kv_storage_faults, seed 288688039730).
+  if (rejected_index > 0 && rejected_index <= match_) regressed(std::min(hint, rejected_index - 1));
   next_ = std::max(match_ + 1, std::min(rejected_index, hint + 1));
+  CAIRN_ASSERT(next_ <= rejected_index, "a refused probe moves the next one below it");
   probe_sent_ = false;
   return true;
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/kv/kv_node.h"
+#include "core/runtime/assert.h"
 #include "net/cairnd/http_gateway.h"
 #include "net/socket.h"
 
@@ -33,6 +34,9 @@ kv::KvNodeOptions node_options(const DaemonOptions& options) {
   node.store.raft.election_ticks = options.election_ticks;
   node.store.raft.heartbeat_ticks = options.heartbeat_ticks;
   node.max_clock_offset = options.max_clock_offset;
+  CAIRN_ASSERT(options.ranges >= 1, "a node hosts at least the first range");
+  node.groups.clear();
+  for (uint64_t range = 1; range <= options.ranges; ++range) node.groups.push_back(range);
   return node;
 }
 

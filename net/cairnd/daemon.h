@@ -24,6 +24,10 @@ struct DaemonOptions {
   uint32_t election_ticks = 10;
   uint32_t heartbeat_ticks = 1;
   Duration max_clock_offset = milliseconds(500);
+  // Ranges hosted from the start, holding keyspaces 1 to `ranges`. Clients reach range 1 only
+  // until the router comes (core/node/DESIGN.md): no flag sets more, the idle-ranges benchmark
+  // does (tests/bench/cairnd_idle_benchmark.cc).
+  uint32_t ranges = 1;
 };
 
 // Exit codes, as cairnd documents them.
