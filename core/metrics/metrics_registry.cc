@@ -166,7 +166,7 @@ MetricsRegistry::Family& MetricsRegistry::family(std::string_view name, std::str
   if (found == families_.end()) {
     CAIRN_ASSERT(is_valid_metric_name(name), "invalid metric name \"" + std::string(name) + "\"");
     found = families_.emplace(std::string(name), Family{.kind = kind, .help = std::string(help), .upper_bounds = {},
-                                                        .series = {}})
+                                                        .series = {}, .sink = std::nullopt})
                 .first;
   }
   CAIRN_ASSERT(found->second.kind == kind, "metric " + std::string(name) + " is a " +
@@ -184,8 +184,20 @@ MetricsRegistry::Series& MetricsRegistry::series(Family& family, Labels labels, 
   }
   auto found = family.series.find(labels);
   if (found != family.series.end()) return found->second;
-  CAIRN_ASSERT(series_count_ < limits::kMetricSeriesMax, "more than " + std::to_string(limits::kMetricSeriesMax) + " metric series");
+  if (series_count_ >= limits::kMetricSeriesMax) {
+    if (series_dropped_ == nullptr) {
+      // The one series beyond the budget, kept for saying that it was spent.
+      Family& dropped = this->family("cairn_metric_series_dropped_total",
+                                     "New metric series not kept: the node's series budget was spent", Kind::kCounter);
+      series_dropped_ = &std::get<Counter>(dropped.series.emplace(Labels{}, Series(Counter())).first->second);
+      if (&family == &dropped && labels.empty()) return dropped.series.begin()->second;  // asked for itself
+    }
+    series_dropped_->add();
+    if (!family.sink) family.sink = make();
+    return *family.sink;
+  }
   ++series_count_;
+  CAIRN_ASSERT(series_count_ <= limits::kMetricSeriesMax, "the series budget holds");
   return family.series.emplace(std::move(labels), make()).first->second;
 }
 

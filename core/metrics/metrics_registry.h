@@ -11,13 +11,16 @@
 // to decide anything, so in the simulator they cannot change a run or its trace hash.
 //
 // Single-threaded, like everything on a Runtime: all fibers of a node run on one thread, so no
-// atomics. Names and labels come from code, never from users; a malformed name, a name reused
-// with another type, or more series than limits::kMetricSeriesMax is a bug and asserts.
+// atomics. Names and labels come from code, never from users; a malformed name or a name reused
+// with another type is a bug and asserts. Series are a node-wide budget (limits::kMetricSeriesMax;
+// ranges bring series of their own): beyond it a new series is not kept — its updates go to a
+// sink that is never rendered — and cairn_metric_series_dropped_total counts each one refused.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -114,6 +117,8 @@ class MetricsRegistry {
     std::vector<double> upper_bounds;  // histograms only
     // std::map never moves its elements: references handed out stay valid.
     std::map<Labels, Series> series;
+    // Where the series refused beyond the budget count (never rendered); made on first need.
+    std::optional<Series> sink;
   };
 
   // The family `name` of `kind` (created if new), after checking the name and the kind.
@@ -123,6 +128,7 @@ class MetricsRegistry {
 
   std::map<std::string, Family, std::less<>> families_;
   std::size_t series_count_ = 0;
+  Counter* series_dropped_ = nullptr;  // cairn_metric_series_dropped_total, the budget's last series
 };
 
 }  // namespace cairn::metrics

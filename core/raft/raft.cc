@@ -766,7 +766,9 @@ void Raft::quiesce() {
   acknowledged_tick_.clear();
   round_sent_tick_.clear();
   quiesced_ = true;
-  CAIRN_ASSERT(!lease_valid(), "a quiet leader holds no lease");
+  // A leader that is a quorum alone (the only voter) keeps its lease: nobody else can be elected.
+  CAIRN_ASSERT(!lease_valid() || quorum_acknowledged_tick() == now_ + 1,
+               "a quiet leader holds no lease, unless it is a quorum alone");
 }
 
 bool Raft::wakes(const proto::RaftMessage& message) const {

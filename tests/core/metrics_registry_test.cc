@@ -190,14 +190,23 @@ TEST_F(MetricsRegistryDeathTest, MisuseAsserts) {
         registry.histogram("h", "", {{"a", "2"}}, {1, 3});
       },
       "different bucket bounds");
-  EXPECT_DEATH(
-      {
-        MetricsRegistry registry;
-        for (std::size_t i = 0; i <= limits::kMetricSeriesMax; ++i) {
-          registry.counter("series_total", "", {{"i", std::to_string(i)}});
-        }
-      },
-      "metric series");
+}
+
+TEST(MetricsRegistry, SeriesBeyondTheBudgetAreCountedAndNotKept) {
+  MetricsRegistry registry;
+  for (std::size_t i = 0; i < limits::kMetricSeriesMax + 5; ++i) {
+    registry.counter("series_total", "", {{"i", std::to_string(i)}}).add();
+  }
+  EXPECT_EQ(registry.series_count(), limits::kMetricSeriesMax);
+  // The five beyond the budget were refused, and counted (by the one series kept beyond it).
+  EXPECT_EQ(registry.counter("cairn_metric_series_dropped_total", "").value(), 5u);
+  const std::string text = registry.render_prometheus();
+  EXPECT_NE(text.find("series_total{i=\"0\"} 1"), std::string::npos);
+  EXPECT_EQ(text.find("series_total{i=\"" + std::to_string(limits::kMetricSeriesMax + 4) + "\"}"), std::string::npos);
+  EXPECT_NE(text.find("cairn_metric_series_dropped_total 5"), std::string::npos);
+  // A series kept before the budget ran out is still the same one.
+  registry.counter("series_total", "", {{"i", "0"}}).add();
+  EXPECT_NE(registry.render_prometheus().find("series_total{i=\"0\"} 2"), std::string::npos);
 }
 
 TEST(MetricsRegistry, NamesWithColonsAndUnderscoresAreValid) {
