@@ -563,6 +563,7 @@ void Store::send_message(const proto::RaftMessage& message) {
 void Store::start_snapshot_stream(RangeId range, proto::RaftMessage message, std::vector<std::string> chunks,
                                   uint32_t copies) {
   CAIRN_ASSERT(copies >= 1, "each chunk is sent at least once");
+  if (copies > 1) runtime_->probe("store.snapshot.chunks_sent_again");
   const NodeId follower = message.to();
   const uint64_t index = message.snapshot().index();
   auto data = std::make_shared<std::vector<std::string>>(std::move(chunks));
